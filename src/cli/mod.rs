@@ -1,0 +1,67 @@
+//! The command line: clap definitions and the only place that reads environment variables,
+//! prints, or decides the exit code (0 success, 1 failure, 2 bad usage).
+
+mod schema;
+
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "nself",
+    version,
+    about = "Own a PostgreSQL schema's whole life: DBML checked like code, diffed, migrated safely.",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Database workflow: schema, migrations, seeds, backups.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DbCommand {
+    /// Schema files: check, import, export, diff.
+    Schema {
+        #[command(subcommand)]
+        command: schema::SchemaCommand,
+    },
+}
+
+/// Exit codes shared by every command.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILURE: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+/// Whether to colour output written to stdout/stderr: only on a terminal, never with NO_COLOR.
+pub(crate) fn use_color(stream_is_terminal: bool) -> bool {
+    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+pub(crate) fn stderr_color() -> bool {
+    use_color(std::io::stderr().is_terminal())
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Db { command } => match command {
+            DbCommand::Schema { command } => schema::run(command),
+        },
+    }
+}

@@ -1,0 +1,412 @@
+//! Source files, spans and the project's one diagnostic type.
+//!
+//! Every stage reports user mistakes as [`Diagnostic`] values: a severity, a stable code, a
+//! message, a primary label, secondary labels and help. Positions are fields (a [`Span`] is a
+//! file id plus a byte range), never text inside the message. Rendering happens at the edge:
+//! [`render_human`] draws them like rustc with codespan-reporting, [`to_json`] serializes the same
+//! data for editors. This module never prints; the caller chooses the writer.
+
+use codespan_reporting::diagnostic as cs;
+use codespan_reporting::files::{self as csf, Files};
+use codespan_reporting::term;
+use serde::Serialize;
+use std::ops::Range;
+
+/// Index of a file in a [`SourceMap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct FileId(pub u32);
+
+/// A byte range in one source file. Spans never take part in equality of IR items: they are
+/// compared with [`Span::eq`] only where a test asks for positions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+        Span {
+            file,
+            start: clamp_u32(start),
+            end: clamp_u32(end.max(start)),
+        }
+    }
+    /// The smallest span covering both (they must be in the same file; the first one's file wins).
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+    pub fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+}
+
+fn clamp_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// One loaded source file, with its line table.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// 0-based line index of a byte offset.
+    pub fn line_index(&self, byte: usize) -> usize {
+        match self.line_starts.binary_search(&byte) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, byte: usize) -> (usize, usize) {
+        let byte = floor_char_boundary(&self.text, byte.min(self.text.len()));
+        let line = self.line_index(byte);
+        let start = self.line_starts[line];
+        let col = self.text[start..byte].chars().count() + 1;
+        (line + 1, col)
+    }
+
+    fn line_range(&self, line: usize) -> Option<Range<usize>> {
+        let start = *self.line_starts.get(line)?;
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        Some(start..end)
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// All files of one compilation (a DBML project may span several through `use`).
+#[derive(Debug, Default, Clone)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn new() -> SourceMap {
+        SourceMap::default()
+    }
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.files.push(SourceFile::new(name, text));
+        FileId(clamp_u32(self.files.len() - 1))
+    }
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+    pub fn text(&self, id: FileId) -> &str {
+        &self.get(id).text
+    }
+    /// The source text a span covers (empty when the span is out of range).
+    pub fn slice(&self, span: Span) -> &str {
+        self.text(span.file).get(span.range()).unwrap_or("")
+    }
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+    pub fn ids(&self) -> impl Iterator<Item = FileId> {
+        (0..self.files.len()).map(|i| FileId(clamp_u32(i)))
+    }
+}
+
+impl<'a> Files<'a> for SourceMap {
+    type FileId = FileId;
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, id: FileId) -> Result<&'a str, csf::Error> {
+        self.files
+            .get(id.0 as usize)
+            .map(|f| f.name.as_str())
+            .ok_or(csf::Error::FileMissing)
+    }
+    fn source(&'a self, id: FileId) -> Result<&'a str, csf::Error> {
+        self.files
+            .get(id.0 as usize)
+            .map(|f| f.text.as_str())
+            .ok_or(csf::Error::FileMissing)
+    }
+    fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, csf::Error> {
+        let f = self.files.get(id.0 as usize).ok_or(csf::Error::FileMissing)?;
+        Ok(f.line_index(byte_index))
+    }
+    fn line_range(&'a self, id: FileId, line_index: usize) -> Result<Range<usize>, csf::Error> {
+        let f = self.files.get(id.0 as usize).ok_or(csf::Error::FileMissing)?;
+        f.line_range(line_index).ok_or(csf::Error::LineTooLarge {
+            given: line_index,
+            max: f.line_starts.len().saturating_sub(1),
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+/// A user-facing problem found in input. `code` is stable across releases (see
+/// [`crate::syntax::codes`] and [`crate::ir::codes`] for the tables).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub primary: Label,
+    pub secondary: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            primary: Label {
+                span,
+                message: String::new(),
+            },
+            secondary: Vec::new(),
+            help: None,
+        }
+    }
+    pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span)
+        }
+    }
+    /// Text under the primary caret.
+    pub fn with_label(mut self, message: impl Into<String>) -> Diagnostic {
+        self.primary.message = message.into();
+        self
+    }
+    pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.secondary.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    fn to_codespan(&self) -> cs::Diagnostic<FileId> {
+        let base = match self.severity {
+            Severity::Error => cs::Diagnostic::error(),
+            Severity::Warning => cs::Diagnostic::warning(),
+        };
+        let mut labels = vec![cs::Label::primary(self.primary.span.file, self.primary.span.range())
+            .with_message(self.primary.message.clone())];
+        labels.extend(self.secondary.iter().map(|l| {
+            cs::Label::secondary(l.span.file, l.span.range()).with_message(l.message.clone())
+        }));
+        let mut d = base
+            .with_code(self.code)
+            .with_message(self.message.clone())
+            .with_labels(labels);
+        if let Some(h) = &self.help {
+            d = d.with_notes(vec![format!("help: {h}")]);
+        }
+        d
+    }
+}
+
+/// Sorts diagnostics by file, position, then severity (errors first at the same place), so
+/// output is stable whatever order the checks ran in.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| {
+        (a.primary.span.file, a.primary.span.start, b.severity, a.code).cmp(&(
+            b.primary.span.file,
+            b.primary.span.start,
+            a.severity,
+            b.code,
+        ))
+    });
+}
+
+/// Renders diagnostics like rustc. `color` decides ANSI colours; the caller decides it from the
+/// terminal and `NO_COLOR`.
+pub fn render_human(
+    map: &SourceMap,
+    diags: &[Diagnostic],
+    color: bool,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let config = term::Config::default();
+    let mut buf = if color {
+        term::termcolor::Buffer::ansi()
+    } else {
+        term::termcolor::Buffer::no_color()
+    };
+    for d in diags {
+        term::emit(&mut buf, &config, map, &d.to_codespan())
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+    }
+    out.write_all(buf.as_slice())
+}
+
+#[derive(Serialize)]
+struct JsonLabel<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    start: u32,
+    end: u32,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    code: &'a str,
+    severity: Severity,
+    message: &'a str,
+    file: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    start: u32,
+    end: u32,
+    labels: Vec<JsonLabel<'a>>,
+    help: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    errors: usize,
+    warnings: usize,
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+}
+
+fn json_label<'a>(map: &'a SourceMap, l: &'a Label) -> JsonLabel<'a> {
+    let f = map.get(l.span.file);
+    let (line, column) = f.line_col(l.span.start as usize);
+    let (end_line, end_column) = f.line_col(l.span.end as usize);
+    JsonLabel {
+        file: &f.name,
+        line,
+        column,
+        end_line,
+        end_column,
+        start: l.span.start,
+        end: l.span.end,
+        message: &l.message,
+    }
+}
+
+/// One JSON document with every diagnostic: code, severity, message, file, 1-based line and
+/// column of start and end, byte range, labels (primary first) and help.
+pub fn to_json(map: &SourceMap, diags: &[Diagnostic]) -> String {
+    let diagnostics = diags
+        .iter()
+        .map(|d| {
+            let p = json_label(map, &d.primary);
+            let mut labels = vec![json_label(map, &d.primary)];
+            labels.extend(d.secondary.iter().map(|l| json_label(map, l)));
+            JsonDiagnostic {
+                code: d.code,
+                severity: d.severity,
+                message: &d.message,
+                file: p.file,
+                line: p.line,
+                column: p.column,
+                end_line: p.end_line,
+                end_column: p.end_column,
+                start: p.start,
+                end: p.end,
+                labels,
+                help: d.help.as_deref(),
+            }
+        })
+        .collect();
+    let report = JsonReport {
+        errors: diags.iter().filter(|d| d.is_error()).count(),
+        warnings: diags.iter().filter(|d| !d.is_error()).count(),
+        diagnostics,
+    };
+    serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_is_one_based_and_counts_chars() {
+        let f = SourceFile::new("a", "ab\nçd\n");
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(3), (2, 1));
+        assert_eq!(f.line_col(5), (2, 2)); // after the two-byte ç
+        assert_eq!(f.line_col(100), (3, 1));
+    }
+
+    #[test]
+    fn renders_code_message_and_location() {
+        let mut map = SourceMap::new();
+        let id = map.add("s.dbml", "Table t {\n  id intt\n}\n");
+        let d = Diagnostic::error("E0001", "unknown type", Span::new(id, 15, 19))
+            .with_label("here")
+            .with_help("did you mean `int`?");
+        let mut out = Vec::new();
+        render_human(&map, &[d.clone()], false, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("error[E0001]: unknown type"), "{text}");
+        assert!(text.contains("s.dbml:2:6"), "{text}");
+        assert!(text.contains("help: did you mean"), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&to_json(&map, &[d])).unwrap();
+        assert_eq!(json["diagnostics"][0]["line"], 2);
+        assert_eq!(json["diagnostics"][0]["column"], 6);
+        assert_eq!(json["errors"], 1);
+    }
+}
