@@ -1,0 +1,699 @@
+//! The DBML lexer: logos turns text into raw tokens, and [`Lexer`] adapts them for the grammar.
+//!
+//! The adapter is where DBML's layout rules live, so that the grammar stays context-free:
+//! - a newline ends a line only at top level or directly inside `{ }`; inside `( )` and `[ ]` it
+//!   is white space, and a newline before `{` is dropped (`Table t` / `{` on the next line);
+//! - `(` and `[` written right after a token, with no white space, are *tight* (`varchar(255)`,
+//!   `int[]`), otherwise *loose* (`id int [pk]`, `(a, b) [unique]`); inside `( )` and `[ ]` every
+//!   `(` is tight, as the reference reads `varchar (255)` in a list as a call;
+//! - `use` / `reuse` at the start of a top-level line are keywords;
+//! - nesting deeper than [`MAX_DEPTH`] is cut off with one diagnostic, so nothing downstream can
+//!   recurse without bound.
+//!
+//! Bad input never stops lexing: it becomes an `Error` token plus a diagnostic.
+
+use crate::diag::{Diagnostic, FileId, Span};
+use crate::syntax::codes;
+use logos::Logos;
+
+/// Deepest bracket nesting accepted; deeper input is reported once and skipped.
+pub const MAX_DEPTH: usize = 128;
+
+#[derive(Logos, Debug, Clone, Copy, PartialEq, Eq)]
+#[logos(skip r"[ \t\r\x0C\u{FEFF}]+")]
+#[logos(skip r"//[^\n]*")]
+enum Raw {
+    #[token("\n")]
+    Newline,
+    #[token("/*", block_comment)]
+    BlockComment(bool),
+    #[regex(r"[\p{L}\p{M}_][\p{L}\p{M}_0-9]*")]
+    Ident,
+    #[regex(r"[0-9]", number)]
+    Number(NumKind),
+    #[token("'", string)]
+    Str(bool),
+    #[token("\"", quoted)]
+    Quoted(bool),
+    #[token("`", backtick)]
+    Backtick(bool),
+    #[regex(r"#[\p{L}\p{M}_0-9]*")]
+    Color,
+    #[token(",")]
+    Comma,
+    #[token("(")]
+    LParen,
+    #[token(")")]
+    RParen,
+    #[token("[")]
+    LBracket,
+    #[token("]")]
+    RBracket,
+    #[token("{")]
+    LBrace,
+    #[token("}")]
+    RBrace,
+    #[token(";")]
+    Semicolon,
+    #[token(":")]
+    Colon,
+    #[token("*")]
+    Star,
+    #[token(".")]
+    Dot,
+    #[token("~")]
+    Tilde,
+    #[token("<")]
+    #[token(">")]
+    #[token("<>")]
+    #[token("-")]
+    #[token("<=")]
+    #[token(">=")]
+    #[token("->")]
+    #[token("<-")]
+    #[token("-?")]
+    #[token("?-")]
+    #[token("?-?")]
+    #[token("?>")]
+    #[token(">?")]
+    #[token("?>?")]
+    #[token("?<")]
+    #[token("<?")]
+    #[token("?<?")]
+    #[token("?<>")]
+    #[token("<>?")]
+    #[token("?<>?")]
+    #[token("?")]
+    RelOp,
+    #[token("+")]
+    #[token("/")]
+    #[token("%")]
+    #[token("&")]
+    #[token("|")]
+    #[token("!")]
+    #[token("=")]
+    #[token("==")]
+    #[token("!=")]
+    OtherOp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NumKind {
+    Number,
+    Ident,
+    Invalid,
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || is_mark(c)
+}
+
+fn is_mark(c: char) -> bool {
+    // Combining marks (\p{M}) that `is_alphanumeric` does not cover; the common blocks suffice.
+    matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+}
+
+/// Numbers follow the reference: digits, at most one `.`, an optional exponent; digits followed
+/// by letters make an identifier (`2fa_codes`); a second `.` or letters after a fraction make an
+/// invalid number.
+fn number(lex: &mut logos::Lexer<Raw>) -> NumKind {
+    let rest = lex.remainder();
+    let bytes = rest.as_bytes();
+    let mut i = 0;
+    let mut seen_dot = false;
+    loop {
+        let Some(&b) = bytes.get(i) else { break };
+        if b.is_ascii_digit() {
+            i += 1;
+        } else if b == b'.' && !seen_dot && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            seen_dot = true;
+            i += 1;
+        } else if (b == b'e' || b == b'E') && {
+            let (sign, next) = match bytes.get(i + 1) {
+                Some(b'+' | b'-') => (1, bytes.get(i + 2)),
+                n => (0, n),
+            };
+            let _ = sign;
+            next.is_some_and(u8::is_ascii_digit)
+        } {
+            i += 1;
+            if matches!(bytes.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            let tail = rest[i..].chars().next();
+            if tail.is_some_and(|c| is_ident_char(c) || c == '.') {
+                return invalid_tail(lex, i);
+            }
+            lex.bump(i);
+            return NumKind::Number;
+        } else {
+            break;
+        }
+    }
+    let tail = rest[i..].chars().next();
+    match tail {
+        Some(c) if is_ident_char(c) && !seen_dot => {
+            let end = rest[i..]
+                .char_indices()
+                .find(|&(_, c)| !is_ident_char(c))
+                .map_or(rest.len(), |(j, _)| i + j);
+            lex.bump(end);
+            NumKind::Ident
+        }
+        Some(c) if is_ident_char(c) || (c == '.' && seen_dot) => invalid_tail(lex, i),
+        _ => {
+            lex.bump(i);
+            NumKind::Number
+        }
+    }
+}
+
+fn invalid_tail(lex: &mut logos::Lexer<Raw>, from: usize) -> NumKind {
+    let rest = lex.remainder();
+    let end = rest[from..]
+        .char_indices()
+        .find(|&(_, c)| !(is_ident_char(c) || c == '.'))
+        .map_or(rest.len(), |(j, _)| from + j);
+    lex.bump(end);
+    NumKind::Invalid
+}
+
+/// Scans to `close`, skipping backslash escapes when `escapes`; stops at a newline when
+/// `!multiline`. Returns whether the literal was terminated.
+fn scan_until(lex: &mut logos::Lexer<Raw>, close: &str, multiline: bool, escapes: bool) -> bool {
+    let rest = lex.remainder();
+    let bytes = rest.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if rest[i..].starts_with(close) {
+            lex.bump(i + close.len());
+            return true;
+        }
+        match bytes[i] {
+            b'\\' if escapes => {
+                // Skip the escaped character whole (it may be multi-byte or a newline).
+                i += 1;
+                if let Some(c) = rest.get(i..).and_then(|s| s.chars().next()) {
+                    i += c.len_utf8();
+                }
+            }
+            b'\n' if !multiline => {
+                lex.bump(i);
+                return false;
+            }
+            _ => i += 1,
+        }
+    }
+    lex.bump(bytes.len().min(rest.len()));
+    false
+}
+
+fn string(lex: &mut logos::Lexer<Raw>) -> bool {
+    if lex.remainder().starts_with("''") {
+        lex.bump(2);
+        scan_until(lex, "'''", true, true)
+    } else {
+        scan_until(lex, "'", false, true)
+    }
+}
+
+fn quoted(lex: &mut logos::Lexer<Raw>) -> bool {
+    scan_until(lex, "\"", false, true)
+}
+
+fn backtick(lex: &mut logos::Lexer<Raw>) -> bool {
+    scan_until(lex, "`", true, false)
+}
+
+fn block_comment(lex: &mut logos::Lexer<Raw>) -> logos::FilterResult<bool, ()> {
+    if scan_until(lex, "*/", true, false) {
+        logos::FilterResult::Skip
+    } else {
+        logos::FilterResult::Emit(false)
+    }
+}
+
+/// Tokens as the grammar sees them. Values are slices of the source (cooked later by
+/// [`crate::syntax::cook`]), so lexing allocates nothing per token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tok<'a> {
+    Newline,
+    Ident(&'a str),
+    /// `"…"` including the quotes.
+    Quoted(&'a str),
+    Number(&'a str),
+    /// `'…'` or `'''…'''` including the quotes.
+    Str(&'a str),
+    /// `` `…` `` including the backticks.
+    Backtick(&'a str),
+    Color(&'a str),
+    Comma,
+    LParenTight,
+    LParen,
+    RParen,
+    LBracketTight,
+    LBracket,
+    RBracket,
+    LBrace,
+    RBrace,
+    Colon,
+    Semicolon,
+    Star,
+    Dot,
+    Tilde,
+    RelOp(&'a str),
+    OtherOp(&'a str),
+    Use(&'a str),
+    /// Something the lexer could not make sense of; a diagnostic was already reported.
+    Error,
+}
+
+impl std::fmt::Display for Tok<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            Tok::Newline => "a newline",
+            Tok::Ident(s) | Tok::Use(s) => return write!(f, "`{s}`"),
+            Tok::Quoted(_) => "a quoted name",
+            Tok::Number(s) => return write!(f, "number `{s}`"),
+            Tok::Str(_) => "a string",
+            Tok::Backtick(_) => "an expression",
+            Tok::Color(s) => return write!(f, "color `{s}`"),
+            Tok::Comma => "`,`",
+            Tok::LParenTight | Tok::LParen => "`(`",
+            Tok::RParen => "`)`",
+            Tok::LBracketTight | Tok::LBracket => "`[`",
+            Tok::RBracket => "`]`",
+            Tok::LBrace => "`{`",
+            Tok::RBrace => "`}`",
+            Tok::Colon => "`:`",
+            Tok::Semicolon => "`;`",
+            Tok::Star => "`*`",
+            Tok::Dot => "`.`",
+            Tok::Tilde => "`~`",
+            Tok::RelOp(s) | Tok::OtherOp(s) => return write!(f, "`{s}`"),
+            Tok::Error => "an invalid token",
+        };
+        f.write_str(s)
+    }
+}
+
+pub type Spanned<'a> = (usize, Tok<'a>, usize);
+
+/// The adapter over logos; an iterator of `(start, token, end)` as lalrpop wants.
+pub struct Lexer<'a> {
+    raw: logos::Lexer<'a, Raw>,
+    file: FileId,
+    src: &'a str,
+    /// Open brackets: b'(' b'[' b'{'.
+    stack: Vec<u8>,
+    /// Depth beyond MAX_DEPTH while skipping a too-deep region.
+    skipping: usize,
+    prev_end: Option<usize>,
+    at_line_start: bool,
+    pending: Option<Spanned<'a>>,
+    pending_newline: Option<(usize, usize)>,
+    /// Whether the last token handed out was a newline (the stream always ends with one).
+    ended_line: bool,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(src: &'a str, file: FileId) -> Lexer<'a> {
+        Lexer {
+            raw: Raw::lexer(src),
+            file,
+            src,
+            stack: Vec::new(),
+            skipping: 0,
+            prev_end: None,
+            at_line_start: true,
+            pending: None,
+            pending_newline: None,
+            ended_line: true,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn span(&self, s: usize, e: usize) -> Span {
+        Span::new(self.file, s, e)
+    }
+
+    fn error(&mut self, code: &'static str, msg: impl Into<String>, s: usize, e: usize) {
+        let span = self.span(s, e);
+        self.diagnostics.push(Diagnostic::error(code, msg, span));
+    }
+
+    fn newline_counts(&self) -> bool {
+        matches!(self.stack.last(), None | Some(b'{'))
+    }
+
+    /// The next token with layout rules applied, before newline folding.
+    fn next_raw(&mut self) -> Option<Spanned<'a>> {
+        loop {
+            let raw = self.raw.next()?;
+            let range = self.raw.span();
+            let (s, e) = (range.start, range.end);
+            let text = &self.src[s..e];
+            let tight = self.prev_end == Some(s);
+            let raw = match raw {
+                Ok(r) => r,
+                Err(()) => {
+                    let c = text.chars().next().unwrap_or('?');
+                    self.error(
+                        codes::UNKNOWN_SYMBOL,
+                        format!("unexpected character {c:?}"),
+                        s,
+                        e,
+                    );
+                    self.prev_end = Some(e);
+                    return Some((s, Tok::Error, e));
+                }
+            };
+            // Bracket bookkeeping and the depth limit.
+            let opens = match raw {
+                Raw::LParen => Some(b'('),
+                Raw::LBracket => Some(b'['),
+                Raw::LBrace => Some(b'{'),
+                _ => None,
+            };
+            if self.skipping > 0 {
+                match raw {
+                    _ if opens.is_some() => self.skipping += 1,
+                    Raw::RParen | Raw::RBracket | Raw::RBrace => self.skipping -= 1,
+                    _ => {}
+                }
+                continue;
+            }
+            if let Some(o) = opens {
+                if self.stack.len() >= MAX_DEPTH {
+                    self.error(
+                        codes::TOO_DEEP,
+                        format!("brackets nested deeper than {MAX_DEPTH} levels"),
+                        s,
+                        e,
+                    );
+                    self.skipping = 1;
+                    continue;
+                }
+                let inside_group = matches!(self.stack.last(), Some(b'(' | b'['));
+                self.stack.push(o);
+                self.prev_end = Some(e);
+                let tok = match raw {
+                    Raw::LParen if tight || inside_group => Tok::LParenTight,
+                    Raw::LParen => Tok::LParen,
+                    Raw::LBracket if tight => Tok::LBracketTight,
+                    Raw::LBracket => Tok::LBracket,
+                    _ => Tok::LBrace,
+                };
+                return Some((s, tok, e));
+            }
+            let tok = match raw {
+                Raw::Newline => {
+                    self.prev_end = None;
+                    if self.newline_counts() {
+                        return Some((s, Tok::Newline, e));
+                    }
+                    continue;
+                }
+                Raw::RParen | Raw::RBracket | Raw::RBrace => {
+                    let want = match raw {
+                        Raw::RParen => b'(',
+                        Raw::RBracket => b'[',
+                        _ => b'{',
+                    };
+                    // Pop to the matching opener; an unmatched closer leaves the stack alone
+                    // (the grammar reports it).
+                    if let Some(pos) = self.stack.iter().rposition(|&b| b == want) {
+                        self.stack.truncate(pos);
+                    }
+                    match raw {
+                        Raw::RParen => Tok::RParen,
+                        Raw::RBracket => Tok::RBracket,
+                        _ => Tok::RBrace,
+                    }
+                }
+                Raw::BlockComment(_) => {
+                    self.error(
+                        codes::UNTERMINATED,
+                        "unterminated block comment",
+                        s,
+                        (s + 2).min(e),
+                    );
+                    continue;
+                }
+                Raw::Ident => Tok::Ident(text),
+                Raw::Number(NumKind::Number) => Tok::Number(text),
+                Raw::Number(NumKind::Ident) => Tok::Ident(text),
+                Raw::Number(NumKind::Invalid) => {
+                    self.error(codes::INVALID_NUMBER, format!("invalid number `{text}`"), s, e);
+                    Tok::Error
+                }
+                Raw::Str(ok) | Raw::Quoted(ok) | Raw::Backtick(ok) => {
+                    if !ok {
+                        let what = match raw {
+                            Raw::Str(_) => "string",
+                            Raw::Quoted(_) => "quoted name",
+                            _ => "expression",
+                        };
+                        let hint = if self.src[e..].starts_with('\n') {
+                            " before the end of the line"
+                        } else {
+                            " before the end of the file"
+                        };
+                        self.error(
+                            codes::UNTERMINATED,
+                            format!("unterminated {what}: the closing quote is missing{hint}"),
+                            s,
+                            e,
+                        );
+                        Tok::Error
+                    } else {
+                        if !matches!(raw, Raw::Backtick(_)) {
+                            if let Some((at, n)) = crate::syntax::cook::invalid_escape(text) {
+                                self.error(
+                                    codes::INVALID_ESCAPE,
+                                    "invalid unicode escape: expected `\\u` and four hexadecimal digits",
+                                    s + at,
+                                    s + at + n,
+                                );
+                            }
+                        }
+                        match raw {
+                            Raw::Str(_) => Tok::Str(text),
+                            Raw::Quoted(_) => Tok::Quoted(text),
+                            _ => Tok::Backtick(text),
+                        }
+                    }
+                }
+                Raw::Color => Tok::Color(text),
+                Raw::Comma => Tok::Comma,
+                Raw::Semicolon => Tok::Semicolon,
+                Raw::Colon => Tok::Colon,
+                Raw::Star => Tok::Star,
+                Raw::Dot => Tok::Dot,
+                Raw::Tilde => Tok::Tilde,
+                Raw::RelOp => Tok::RelOp(text),
+                Raw::OtherOp => Tok::OtherOp(text),
+                Raw::LParen | Raw::LBracket | Raw::LBrace => Tok::Error,
+            };
+            self.prev_end = Some(e);
+            return Some((s, tok, e));
+        }
+    }
+}
+
+impl<'a> Iterator for Lexer<'a> {
+    type Item = Spanned<'a>;
+
+    fn next(&mut self) -> Option<Spanned<'a>> {
+        let t = self.next_folded();
+        match t {
+            Some(t) => {
+                self.ended_line = t.1 == Tok::Newline;
+                Some(t)
+            }
+            None if !self.ended_line => {
+                self.ended_line = true;
+                let n = self.src.len();
+                Some((n, Tok::Newline, n))
+            }
+            None => None,
+        }
+    }
+}
+
+impl<'a> Lexer<'a> {
+    fn next_folded(&mut self) -> Option<Spanned<'a>> {
+        if let Some(t) = self.pending.take() {
+            return Some(t);
+        }
+        loop {
+            let Some(tok) = self.next_raw() else {
+                // A final newline lets the grammar end the last line uniformly.
+                if let Some((s, e)) = self.pending_newline.take() {
+                    self.at_line_start = true;
+                    return Some((s, Tok::Newline, e));
+                }
+                return None;
+            };
+            if tok.1 == Tok::Newline {
+                // Fold runs of newlines into one, and hold it back to see what follows.
+                if self.pending_newline.is_none() {
+                    self.pending_newline = Some((tok.0, tok.2));
+                }
+                continue;
+            }
+            let mut tok = tok;
+            if let Some((s, e)) = self.pending_newline.take() {
+                if tok.1 != Tok::LBrace {
+                    self.at_line_start = true;
+                    self.pending = Some(self.keyword(tok, true));
+                    return Some((s, Tok::Newline, e));
+                }
+            }
+            let start = self.at_line_start;
+            self.at_line_start = false;
+            tok = self.keyword(tok, start);
+            return Some(tok);
+        }
+    }
+}
+
+impl<'a> Lexer<'a> {
+    fn keyword(&mut self, tok: Spanned<'a>, line_start: bool) -> Spanned<'a> {
+        self.at_line_start = false;
+        match tok.1 {
+            Tok::Ident(s)
+                if line_start
+                    && self.stack.is_empty()
+                    && (s.eq_ignore_ascii_case("use") || s.eq_ignore_ascii_case("reuse")) =>
+            {
+                (tok.0, Tok::Use(s), tok.2)
+            }
+            _ => tok,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tokens without the newline that always ends the stream.
+    fn toks(src: &str) -> Vec<Tok<'_>> {
+        let mut v: Vec<_> = Lexer::new(src, FileId(0)).map(|t| t.1).collect();
+        assert_eq!(v.pop(), Some(Tok::Newline));
+        v
+    }
+
+    #[test]
+    fn numbers_and_identifiers() {
+        assert_eq!(
+            toks("1 1.5 2e10 3E-2 2fa x1"),
+            vec![
+                Tok::Number("1"),
+                Tok::Number("1.5"),
+                Tok::Number("2e10"),
+                Tok::Number("3E-2"),
+                Tok::Ident("2fa"),
+                Tok::Ident("x1"),
+            ]
+        );
+        let mut l = Lexer::new("1.2.3", FileId(0));
+        assert_eq!(l.next().map(|t| t.1), Some(Tok::Error));
+        assert_eq!(l.diagnostics.len(), 1);
+    }
+
+    #[test]
+    fn tight_and_loose_brackets() {
+        assert_eq!(
+            toks("varchar(2) int[] x [pk] (a)"),
+            vec![
+                Tok::Ident("varchar"),
+                Tok::LParenTight,
+                Tok::Number("2"),
+                Tok::RParen,
+                Tok::Ident("int"),
+                Tok::LBracketTight,
+                Tok::RBracket,
+                Tok::Ident("x"),
+                Tok::LBracket,
+                Tok::Ident("pk"),
+                Tok::RBracket,
+                Tok::LParen,
+                Tok::Ident("a"),
+                Tok::RParen,
+            ]
+        );
+    }
+
+    #[test]
+    fn newlines_fold_and_vanish_inside_brackets() {
+        assert_eq!(
+            toks("a\n\n[b,\nc]\nT\n{"),
+            vec![
+                Tok::Ident("a"),
+                Tok::Newline,
+                Tok::LBracket,
+                Tok::Ident("b"),
+                Tok::Comma,
+                Tok::Ident("c"),
+                Tok::RBracket,
+                Tok::Newline,
+                Tok::Ident("T"),
+                Tok::LBrace,
+            ]
+        );
+    }
+
+    #[test]
+    fn strings_and_comments() {
+        assert_eq!(
+            toks("'a\\'b' '''x\ny''' \"q\" `now()` // c\n/* d */ #fff"),
+            vec![
+                Tok::Str("'a\\'b'"),
+                Tok::Str("'''x\ny'''"),
+                Tok::Quoted("\"q\""),
+                Tok::Backtick("`now()`"),
+                Tok::Newline,
+                Tok::Color("#fff"),
+            ]
+        );
+        let mut l = Lexer::new("'abc\nx", FileId(0));
+        assert_eq!(l.next().map(|t| t.1), Some(Tok::Error));
+        assert!(l.diagnostics[0].message.contains("unterminated string"));
+    }
+
+    #[test]
+    fn relation_operators_munch() {
+        assert_eq!(
+            toks("<> ?>? - > <? ~"),
+            vec![
+                Tok::RelOp("<>"),
+                Tok::RelOp("?>?"),
+                Tok::RelOp("-"),
+                Tok::RelOp(">"),
+                Tok::RelOp("<?"),
+                Tok::Tilde
+            ]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_off_once() {
+        let src = "[".repeat(10_000) + &"]".repeat(10_000) + " x";
+        let mut l = Lexer::new(&src, FileId(0));
+        let n = l.by_ref().count();
+        assert_eq!(l.diagnostics.len(), 1);
+        assert!(n < 2 * MAX_DEPTH + 5);
+    }
+
+    #[test]
+    fn use_is_a_keyword_only_at_top_level_line_start() {
+        assert_eq!(toks("use x")[0], Tok::Use("use"));
+        assert_eq!(toks("t { use }")[2], Tok::Ident("use"));
+    }
+}

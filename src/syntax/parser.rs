@@ -1,0 +1,198 @@
+//! The only module that touches the lalrpop-generated parser: it feeds it the lexer adapter's
+//! tokens and turns its errors into diagnostics. [`parse`] never fails.
+
+use crate::diag::{Diagnostic, FileId, Span};
+use crate::syntax::ast::{File, Name, StrLit};
+use crate::syntax::codes;
+use crate::syntax::lexer::{Lexer, Tok};
+use lalrpop_util::{lalrpop_mod, ParseError};
+
+lalrpop_mod!(
+    #[allow(clippy::all, clippy::pedantic, unused_parens, clippy::unwrap_used, clippy::expect_used)]
+    grammar,
+    "/dbml.rs"
+);
+
+pub(crate) fn name(text: &str, span: Span) -> Name {
+    Name {
+        text: text.to_string(),
+        span,
+        quoted: false,
+    }
+}
+
+pub(crate) fn quoted_name(raw: &str, span: Span) -> Name {
+    Name {
+        text: crate::syntax::unquote_name(raw),
+        span,
+        quoted: true,
+    }
+}
+
+pub(crate) fn strlit(raw: &str, span: Span) -> StrLit {
+    StrLit {
+        raw: raw.to_string(),
+        span,
+        triple: raw.starts_with("'''") && raw.len() >= 6,
+    }
+}
+
+/// Parses one file. The tree is always returned; problems are in the diagnostics.
+pub fn parse(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
+    let mut lexer = Lexer::new(src, file);
+    let mut recovered = Vec::new();
+    let result = grammar::FileParser::new().parse(file, &mut recovered, &mut lexer);
+    let mut diags = std::mem::take(&mut lexer.diagnostics);
+    let ast = match result {
+        Ok(ast) => ast,
+        Err(e) => {
+            diags.extend(convert(e, file, src.len()));
+            File { items: Vec::new() }
+        }
+    };
+    for r in recovered {
+        diags.extend(convert(r.error, file, src.len()));
+    }
+    (ast, diags)
+}
+
+fn describe_expected(expected: &[String]) -> Option<String> {
+    let mut names: Vec<&str> = expected
+        .iter()
+        .map(|e| match e.as_str() {
+            "NL" => "a newline",
+            "Ident" => "a name",
+            "Quoted" => "a quoted name",
+            "Num" => "a number",
+            "Str" => "a string",
+            "Tick" => "an expression in backticks",
+            "Color" => "a color",
+            "RelOp" | "OtherOp" => "an operator",
+            "Use" => "`use`",
+            "\"(t\"" => "`(`",
+            "\"[t\"" => "`[`",
+            other => other.trim_matches('"'),
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() || names.len() > 8 {
+        return None;
+    }
+    let shown: Vec<String> = names
+        .iter()
+        .map(|n| {
+            if n.starts_with(|c: char| c.is_ascii_punctuation()) && !n.starts_with('`') {
+                format!("`{n}`")
+            } else {
+                n.to_string()
+            }
+        })
+        .collect();
+    Some(format!("expected {}", shown.join(", ")))
+}
+
+fn convert(e: ParseError<usize, Tok<'_>, ()>, file: FileId, len: usize) -> Option<Diagnostic> {
+    match e {
+        ParseError::UnrecognizedToken {
+            token: (_, Tok::Error, _),
+            ..
+        }
+        | ParseError::ExtraToken {
+            token: (_, Tok::Error, _),
+        } => None,
+        ParseError::UnrecognizedToken {
+            token: (l, tok, r),
+            expected,
+        } => {
+            let what = if tok == Tok::Newline && l == len {
+                return Some(eof(file, len, &expected));
+            } else if tok == Tok::Newline {
+                "unexpected end of line".to_string()
+            } else {
+                format!("unexpected {tok}")
+            };
+            let r = if tok == Tok::Newline { l.max(r.min(l + 1)) } else { r };
+            let mut d = Diagnostic::error(codes::UNEXPECTED_TOKEN, what, Span::new(file, l, r));
+            if let Some(help) = describe_expected(&expected) {
+                d = d.with_label(help);
+            }
+            Some(d)
+        }
+        ParseError::ExtraToken { token: (l, tok, r) } => Some(Diagnostic::error(
+            codes::UNEXPECTED_TOKEN,
+            format!("unexpected {tok}"),
+            Span::new(file, l, r),
+        )),
+        ParseError::UnrecognizedEof { location: _, expected } => Some(eof(file, len, &expected)),
+        ParseError::InvalidToken { location } => Some(Diagnostic::error(
+            codes::UNKNOWN_SYMBOL,
+            "invalid token",
+            Span::new(file, location, location + 1),
+        )),
+        ParseError::User { .. } => None,
+    }
+}
+
+fn eof(file: FileId, len: usize, expected: &[String]) -> Diagnostic {
+    let mut d = Diagnostic::error(
+        codes::UNEXPECTED_EOF,
+        "unexpected end of file",
+        Span::new(file, len, len),
+    );
+    if expected.iter().any(|e| e == "\"}\"") {
+        d = d.with_label("a `}` is missing");
+    } else if let Some(help) = describe_expected(expected) {
+        d = d.with_label(help);
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::ast::{Expr, Item};
+
+    fn ok(src: &str) -> File {
+        let (f, d) = parse(src, FileId(0));
+        assert!(d.is_empty(), "{src:?}: {d:#?}");
+        f
+    }
+
+    #[test]
+    fn table_with_columns() {
+        let f = ok("Table users as U [headercolor: #fff] {\n  id int [pk, not null]\n  name varchar(255)\n}\n");
+        let Item::Line(l) = &f.items[0] else { panic!() };
+        assert_eq!(l.head.len(), 6);
+        let b = l.block().unwrap();
+        assert_eq!(b.lines.len(), 2);
+        assert!(matches!(b.lines[1].head[1], Expr::Call(..)));
+    }
+
+    #[test]
+    fn refs_and_notes() {
+        let f = ok("Ref: a.b > c.d\nRef r { a.(x, y) <> c.(z, w) [delete: set null] }\nNote: '''\n  hi\n'''");
+        assert_eq!(f.items.len(), 3);
+    }
+
+    #[test]
+    fn recovery_reports_each_broken_line() {
+        let (f, d) = parse("Table a {\n  id int ]\n  x )\n}\nTable b { y int }\n", FileId(0));
+        assert_eq!(d.len(), 2, "{d:#?}");
+        assert_eq!(f.items.len(), 2);
+    }
+
+    #[test]
+    fn use_declarations() {
+        let f = ok("use { table a as b } from './x.dbml'\nreuse * from './y'\n");
+        assert!(matches!(f.items[0], Item::Use(_)));
+        assert!(matches!(f.items[1], Item::Use(_)));
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        for src in ["{{{{", "}}}}", "[[[", "Table {", "'", "\"", "`", "a.b.", ":::", "~", "Ref: >", "\u{0}\u{1}"] {
+            let _ = parse(src, FileId(0));
+        }
+    }
+}
