@@ -162,11 +162,17 @@ impl<'a> Files<'a> for SourceMap {
             .ok_or(csf::Error::FileMissing)
     }
     fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, csf::Error> {
-        let f = self.files.get(id.0 as usize).ok_or(csf::Error::FileMissing)?;
+        let f = self
+            .files
+            .get(id.0 as usize)
+            .ok_or(csf::Error::FileMissing)?;
         Ok(f.line_index(byte_index))
     }
     fn line_range(&'a self, id: FileId, line_index: usize) -> Result<Range<usize>, csf::Error> {
-        let f = self.files.get(id.0 as usize).ok_or(csf::Error::FileMissing)?;
+        let f = self
+            .files
+            .get(id.0 as usize)
+            .ok_or(csf::Error::FileMissing)?;
         f.line_range(line_index).ok_or(csf::Error::LineTooLarge {
             given: line_index,
             max: f.line_starts.len().saturating_sub(1),
@@ -244,8 +250,11 @@ impl Diagnostic {
             Severity::Error => cs::Diagnostic::error(),
             Severity::Warning => cs::Diagnostic::warning(),
         };
-        let mut labels = vec![cs::Label::primary(self.primary.span.file, self.primary.span.range())
-            .with_message(self.primary.message.clone())];
+        let mut labels =
+            vec![
+                cs::Label::primary(self.primary.span.file, self.primary.span.range())
+                    .with_message(self.primary.message.clone()),
+            ];
         labels.extend(self.secondary.iter().map(|l| {
             cs::Label::secondary(l.span.file, l.span.range()).with_message(l.message.clone())
         }));
@@ -260,16 +269,35 @@ impl Diagnostic {
     }
 }
 
-/// Sorts diagnostics by file, position, then severity (errors first at the same place), so
-/// output is stable whatever order the checks ran in.
+/// The stage a code belongs to, from its number: E01/E02 syntax, E03 structure, E04 names,
+/// E05 consistency, W06 PostgreSQL. Diagnostics are reported stage by stage, like a compiler:
+/// a later stage's finding is often a consequence of an earlier one.
+fn stage(code: &str) -> u8 {
+    match code.get(1..3) {
+        Some("01" | "02") => 0,
+        Some("03") => 1,
+        Some("04") => 2,
+        Some("05") => 3,
+        _ => 4,
+    }
+}
+
+/// Sorts diagnostics by stage, then file and position, so output is stable whatever order the
+/// checks ran in.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
-        (a.primary.span.file, a.primary.span.start, b.severity, a.code).cmp(&(
-            b.primary.span.file,
-            b.primary.span.start,
-            a.severity,
-            b.code,
-        ))
+        (
+            stage(a.code),
+            a.primary.span.file,
+            a.primary.span.start,
+            a.code,
+        )
+            .cmp(&(
+                stage(b.code),
+                b.primary.span.file,
+                b.primary.span.start,
+                b.code,
+            ))
     });
 }
 

@@ -109,6 +109,8 @@ pub enum Expr {
     Block(Block),
     /// `1, 'a', null` on a records line.
     Comma(Vec<Expr>, Span),
+    /// A missing value between commas in a records row: `1, , 3`.
+    Empty(Span),
     /// Where the parser recovered from an error.
     Error(Span),
 }
@@ -131,6 +133,7 @@ impl Expr {
             | Expr::Tuple(_, s)
             | Expr::List(_, s)
             | Expr::Comma(_, s)
+            | Expr::Empty(s)
             | Expr::Error(s) => *s,
         }
     }

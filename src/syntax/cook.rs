@@ -61,7 +61,11 @@ pub(crate) fn invalid_escape(body: &str) -> Option<(usize, usize)> {
         if bytes[i] == b'\\' {
             if bytes.get(i + 1) == Some(&b'u') {
                 let hex = body.get(i + 2..).unwrap_or("");
-                let n = hex.chars().take(4).take_while(char::is_ascii_hexdigit).count();
+                let n = hex
+                    .chars()
+                    .take(4)
+                    .take_while(char::is_ascii_hexdigit)
+                    .count();
                 if n < 4 {
                     return Some((i, 2 + n));
                 }
@@ -86,7 +90,11 @@ pub fn unquote_name(raw: &str) -> String {
 /// A string literal's value. For `'''` strings the common indentation is removed, and a blank
 /// first and last line (next to the quotes) are dropped, so notes can be indented with the code.
 pub fn cook_string(lit: &StrLit) -> String {
-    let (open, close) = if lit.triple { ("'''", "'''") } else { ("'", "'") };
+    let (open, close) = if lit.triple {
+        ("'''", "'''")
+    } else {
+        ("'", "'")
+    };
     let body = lit
         .raw
         .strip_prefix(open)

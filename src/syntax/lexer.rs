@@ -188,7 +188,7 @@ fn scan_until(lex: &mut logos::Lexer<Raw>, close: &str, multiline: bool, escapes
     let bytes = rest.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if rest[i..].starts_with(close) {
+        if bytes[i..].starts_with(close.as_bytes()) {
             lex.bump(i + close.len());
             return true;
         }
@@ -317,6 +317,10 @@ pub struct Lexer<'a> {
     pending_newline: Option<(usize, usize)>,
     /// Whether the last token handed out was a newline (the stream always ends with one).
     ended_line: bool,
+    /// The current top-level line started with `use`/`reuse`.
+    line_is_use: bool,
+    /// A top-level block just closed: the next token starts a new line.
+    pending_newline_after: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -333,6 +337,8 @@ impl<'a> Lexer<'a> {
             pending: None,
             pending_newline: None,
             ended_line: true,
+            line_is_use: false,
+            pending_newline_after: false,
             diagnostics: Vec::new(),
         }
     }
@@ -428,6 +434,10 @@ impl<'a> Lexer<'a> {
                     // (the grammar reports it).
                     if let Some(pos) = self.stack.iter().rposition(|&b| b == want) {
                         self.stack.truncate(pos);
+                        // `Table a { … }Table b { … }`: a top-level block ends its line.
+                        if pos == 0 && want == b'{' && !self.line_is_use {
+                            self.pending_newline_after = true;
+                        }
                     }
                     match raw {
                         Raw::RParen => Tok::RParen,
@@ -448,7 +458,12 @@ impl<'a> Lexer<'a> {
                 Raw::Number(NumKind::Number) => Tok::Number(text),
                 Raw::Number(NumKind::Ident) => Tok::Ident(text),
                 Raw::Number(NumKind::Invalid) => {
-                    self.error(codes::INVALID_NUMBER, format!("invalid number `{text}`"), s, e);
+                    self.error(
+                        codes::INVALID_NUMBER,
+                        format!("invalid number `{text}`"),
+                        s,
+                        e,
+                    );
                     Tok::Error
                 }
                 Raw::Str(ok) | Raw::Quoted(ok) | Raw::Backtick(ok) => {
@@ -531,6 +546,7 @@ impl<'a> Lexer<'a> {
             return Some(t);
         }
         loop {
+            let newline_due = std::mem::take(&mut self.pending_newline_after);
             let Some(tok) = self.next_raw() else {
                 // A final newline lets the grammar end the last line uniformly.
                 if let Some((s, e)) = self.pending_newline.take() {
@@ -539,6 +555,11 @@ impl<'a> Lexer<'a> {
                 }
                 return None;
             };
+            if newline_due {
+                if tok.1 != Tok::Newline && self.pending_newline.is_none() {
+                    self.pending_newline = Some((tok.0, tok.0));
+                }
+            }
             if tok.1 == Tok::Newline {
                 // Fold runs of newlines into one, and hold it back to see what follows.
                 if self.pending_newline.is_none() {
@@ -565,12 +586,16 @@ impl<'a> Lexer<'a> {
 impl<'a> Lexer<'a> {
     fn keyword(&mut self, tok: Spanned<'a>, line_start: bool) -> Spanned<'a> {
         self.at_line_start = false;
+        if line_start {
+            self.line_is_use = false;
+        }
         match tok.1 {
             Tok::Ident(s)
                 if line_start
                     && self.stack.is_empty()
                     && (s.eq_ignore_ascii_case("use") || s.eq_ignore_ascii_case("reuse")) =>
             {
+                self.line_is_use = true;
                 (tok.0, Tok::Use(s), tok.2)
             }
             _ => tok,

@@ -8,7 +8,13 @@ use crate::syntax::lexer::{Lexer, Tok};
 use lalrpop_util::{lalrpop_mod, ParseError};
 
 lalrpop_mod!(
-    #[allow(clippy::all, clippy::pedantic, unused_parens, clippy::unwrap_used, clippy::expect_used)]
+    #[allow(
+        clippy::all,
+        clippy::pedantic,
+        unused_parens,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )]
     grammar,
     "/dbml.rs"
 );
@@ -112,7 +118,11 @@ fn convert(e: ParseError<usize, Tok<'_>, ()>, file: FileId, len: usize) -> Optio
             } else {
                 format!("unexpected {tok}")
             };
-            let r = if tok == Tok::Newline { l.max(r.min(l + 1)) } else { r };
+            let r = if tok == Tok::Newline {
+                l.max(r.min(l + 1))
+            } else {
+                r
+            };
             let mut d = Diagnostic::error(codes::UNEXPECTED_TOKEN, what, Span::new(file, l, r));
             if let Some(help) = describe_expected(&expected) {
                 d = d.with_label(help);
@@ -124,7 +134,10 @@ fn convert(e: ParseError<usize, Tok<'_>, ()>, file: FileId, len: usize) -> Optio
             format!("unexpected {tok}"),
             Span::new(file, l, r),
         )),
-        ParseError::UnrecognizedEof { location: _, expected } => Some(eof(file, len, &expected)),
+        ParseError::UnrecognizedEof {
+            location: _,
+            expected,
+        } => Some(eof(file, len, &expected)),
         ParseError::InvalidToken { location } => Some(Diagnostic::error(
             codes::UNKNOWN_SYMBOL,
             "invalid token",
@@ -177,7 +190,10 @@ mod tests {
 
     #[test]
     fn recovery_reports_each_broken_line() {
-        let (f, d) = parse("Table a {\n  id int ]\n  x )\n}\nTable b { y int }\n", FileId(0));
+        let (f, d) = parse(
+            "Table a {\n  id int ]\n  x )\n}\nTable b { y int }\n",
+            FileId(0),
+        );
         assert_eq!(d.len(), 2, "{d:#?}");
         assert_eq!(f.items.len(), 2);
     }
@@ -191,7 +207,20 @@ mod tests {
 
     #[test]
     fn never_panics_on_garbage() {
-        for src in ["{{{{", "}}}}", "[[[", "Table {", "'", "\"", "`", "a.b.", ":::", "~", "Ref: >", "\u{0}\u{1}"] {
+        for src in [
+            "{{{{",
+            "}}}}",
+            "[[[",
+            "Table {",
+            "'",
+            "\"",
+            "`",
+            "a.b.",
+            ":::",
+            "~",
+            "Ref: >",
+            "\u{0}\u{1}",
+        ] {
             let _ = parse(src, FileId(0));
         }
     }

@@ -1,0 +1,595 @@
+//! Binding and checking: merges table partials, resolves every name (tables by name, schema or
+//! alias; columns; enums; partials; groups), reports duplicates and inconsistencies, and builds
+//! the final [`Schema`] with its petgraph graph of tables and references.
+
+use super::codes;
+use super::lower::{relation_ends, Lowered, RawEnd, RecordValue, ViewKind};
+use super::model::*;
+use crate::diag::{Diagnostic, Span};
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::{HashMap, HashSet};
+
+/// The graph of tables (nodes, by index into `Schema::tables`) and references (edges from the
+/// referencing table to the referenced one, by index into `Schema::refs`).
+pub type SchemaGraph = DiGraph<usize, usize>;
+
+pub fn graph(schema: &Schema) -> SchemaGraph {
+    let mut g = DiGraph::with_capacity(schema.tables.len(), schema.refs.len());
+    let mut index: HashMap<&QualifiedName, NodeIndex> = HashMap::with_capacity(schema.tables.len());
+    for (i, t) in schema.tables.iter().enumerate() {
+        index.insert(&t.name, g.add_node(i));
+    }
+    for (i, r) in schema.refs.iter().enumerate() {
+        if let (Some(&a), Some(&b)) = (index.get(&r.left.table), index.get(&r.right.table)) {
+            g.add_edge(a, b, i);
+        }
+    }
+    g
+}
+
+struct Ctx<'d> {
+    diags: &'d mut Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, code: &'static str, msg: impl Into<String>, span: Span) {
+        self.diags.push(Diagnostic::error(code, msg, span));
+    }
+    fn dup(&mut self, what: &str, name: &str, span: Span, prev: Span) {
+        self.diags.push(
+            Diagnostic::error(
+                codes::DUPLICATE_NAME,
+                format!("{what} `{name}` is declared twice"),
+                span,
+            )
+            .with_secondary(prev, "first declared here"),
+        );
+    }
+}
+
+pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
+    let mut cx = Ctx { diags };
+    let Lowered {
+        project,
+        tables,
+        partials,
+        enums,
+        refs,
+        groups,
+        notes: _,
+        records,
+        view_refs,
+        note_names,
+    } = lowered;
+
+    // Partials by name.
+    let mut partial_by_name: HashMap<String, usize> = HashMap::new();
+    for (i, p) in partials.iter().enumerate() {
+        if let Some(&prev) = partial_by_name.get(&p.name) {
+            cx.dup("table partial", &p.name, p.span, partials[prev].span);
+        } else {
+            partial_by_name.insert(p.name.clone(), i);
+        }
+        check_columns_unique(&mut cx, &p.table);
+        check_index_columns(&mut cx, &p.table, "table partial");
+        for r in &p.refs {
+            let own = r
+                .right
+                .schema
+                .as_deref()
+                .is_none_or(|s| s == DEFAULT_SCHEMA)
+                && r.right.table == p.name;
+            if own && r.left.columns == r.right.columns {
+                cx.err(
+                    codes::SAME_ENDPOINT,
+                    "both ends of the ref are the same column",
+                    r.span,
+                );
+            }
+        }
+    }
+
+    let mut partial_refs = Vec::new();
+    // Tables: merge partials, then names and aliases.
+    let mut out_tables = Vec::with_capacity(tables.len());
+    let mut by_name: HashMap<QualifiedName, (usize, Span)> = HashMap::with_capacity(tables.len());
+    let mut by_alias: HashMap<String, (usize, Span)> = HashMap::new();
+    for lt in tables {
+        let mut table = lt.table;
+        // Duplicate columns declared directly in the table.
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for (c, span) in table.columns.iter().zip(&lt.column_spans) {
+            if let Some(prev) = seen.insert(&c.name, *span) {
+                cx.diags.push(
+                    Diagnostic::error(
+                        codes::DUPLICATE_NAME,
+                        format!("column `{}` is declared twice", c.name),
+                        *span,
+                    )
+                    .with_secondary(prev, "first declared here"),
+                );
+            }
+        }
+        if !lt.injections.is_empty() {
+            let mut injected_names: HashMap<&str, Span> = HashMap::new();
+            let own: HashSet<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+            let mut merged: Vec<Column> = Vec::new();
+            let mut own_iter = std::mem::take(&mut table.columns)
+                .into_iter()
+                .enumerate()
+                .peekable();
+            for inj in &lt.injections {
+                if let Some(prev) = injected_names.insert(&inj.name, inj.span) {
+                    cx.diags.push(
+                        Diagnostic::error(
+                            codes::DUPLICATE_NAME,
+                            format!("partial `{}` is injected twice", inj.name),
+                            inj.span,
+                        )
+                        .with_secondary(prev, "first injected here"),
+                    );
+                    continue;
+                }
+                while own_iter.peek().is_some_and(|(i, _)| *i < inj.position) {
+                    if let Some((_, c)) = own_iter.next() {
+                        merged.push(c);
+                    }
+                }
+                let Some(&pi) = partial_by_name.get(&inj.name) else {
+                    cx.err(
+                        codes::UNKNOWN_PARTIAL,
+                        format!("table partial `{}` does not exist", inj.name),
+                        inj.span,
+                    );
+                    continue;
+                };
+                let p = &partials[pi].table;
+                for c in &p.columns {
+                    if own.contains(&c.name) {
+                        continue; // the table's own definition wins
+                    }
+                    // A later partial overrides an earlier one's column of the same name.
+                    merged.retain(|m| m.name != c.name);
+                    merged.push(c.clone());
+                    for r in partials[pi]
+                        .refs
+                        .iter()
+                        .filter(|r| r.left.columns == [c.name.clone()])
+                    {
+                        let mut r = r.clone();
+                        r.left.schema = Some(table.name.schema.clone());
+                        r.left.table.clone_from(&table.name.name);
+                        if r.right.schema.as_deref() == Some(DEFAULT_SCHEMA)
+                            && r.right.table == p.name.name
+                        {
+                            r.right.schema = Some(table.name.schema.clone());
+                            r.right.table.clone_from(&table.name.name);
+                        }
+                        partial_refs.push(r);
+                    }
+                }
+                table.indexes.extend(p.indexes.iter().cloned());
+                table.checks.extend(p.checks.iter().cloned());
+                if table.note.is_none() {
+                    table.note.clone_from(&p.note);
+                }
+            }
+            merged.extend(own_iter.map(|(_, c)| c));
+            table.columns = merged;
+            if table.columns.is_empty() {
+                cx.err(
+                    codes::EMPTY_ELEMENT,
+                    "a table must have at least one column",
+                    lt.name_span,
+                );
+            }
+        }
+        let idx = out_tables.len();
+        if let Some(&(_, prev)) = by_name.get(&table.name) {
+            cx.dup("table", &table.name.to_string(), lt.name_span, prev);
+            continue;
+        }
+        by_name.insert(table.name.clone(), (idx, lt.name_span));
+        if let Some(a) = &table.alias {
+            let span = lt.alias_span.unwrap_or(lt.name_span);
+            if let Some(&(_, prev)) = by_alias.get(a) {
+                cx.dup("alias", a, span, prev);
+            } else {
+                by_alias.insert(a.clone(), (idx, span));
+            }
+        }
+        out_tables.push(table);
+    }
+    // An alias may not shadow a table name in the default schema.
+    for (a, (ti, span)) in &by_alias {
+        if let Some(&(other, prev)) = by_name.get(&QualifiedName::new(DEFAULT_SCHEMA, a.as_str())) {
+            if other != *ti {
+                cx.dup("name", a, *span, prev);
+            }
+        }
+    }
+    let refs: Vec<_> = refs.into_iter().chain(partial_refs).collect();
+
+    // Enums.
+    let mut out_enums = Vec::with_capacity(enums.len());
+    let mut enum_names: HashMap<QualifiedName, Span> = HashMap::new();
+    for (e, span, value_spans) in enums {
+        if let Some(&prev) = enum_names.get(&e.name) {
+            cx.dup("enum", &e.name.to_string(), span, prev);
+            continue;
+        }
+        enum_names.insert(e.name.clone(), span);
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for (v, vs) in e.values.iter().zip(&value_spans) {
+            if let Some(prev) = seen.insert(&v.name, *vs) {
+                cx.dup("enum value", &v.name, *vs, prev);
+            }
+        }
+        out_enums.push(e);
+    }
+
+    let find_table = |end: &RawEnd| -> Option<usize> {
+        match &end.schema {
+            Some(s) => by_name
+                .get(&QualifiedName::new(s.as_str(), end.table.as_str()))
+                .map(|x| x.0),
+            None => by_name
+                .get(&QualifiedName::new(DEFAULT_SCHEMA, end.table.as_str()))
+                .or_else(|| by_alias.get(&end.table))
+                .map(|x| x.0),
+        }
+    };
+
+    // Column-level checks: enum defaults.
+    for t in &out_tables {
+        for c in &t.columns {
+            if let Some(DefaultValue::EnumMember { path }) = &c.default {
+                let (schema, ename, value) = match path.as_slice() {
+                    [e, v] => (DEFAULT_SCHEMA, e.as_str(), v.as_str()),
+                    [s, e, v] => (s.as_str(), e.as_str(), v.as_str()),
+                    _ => continue,
+                };
+                let span = c.origin.span().unwrap_or_default();
+                let qn = QualifiedName::new(schema, ename);
+                match out_enums.iter().find(|e| e.name == qn) {
+                    None => cx.err(
+                        codes::UNKNOWN_ENUM,
+                        format!("enum `{qn}` does not exist"),
+                        span,
+                    ),
+                    Some(e) if !e.values.iter().any(|v| v.name == value) => cx.err(
+                        codes::UNKNOWN_ENUM,
+                        format!("enum `{qn}` has no value `{value}`"),
+                        span,
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+        check_index_columns(&mut cx, t, "table");
+    }
+
+    // Refs.
+    let mut out_refs = Vec::with_capacity(refs.len());
+    let mut ref_names: HashMap<String, Span> = HashMap::new();
+    let mut seen_pairs: HashMap<(QualifiedName, Vec<String>, QualifiedName, Vec<String>), Span> =
+        HashMap::new();
+    for r in refs {
+        if let Some((n, span)) = &r.name {
+            if let Some(&prev) = ref_names.get(n) {
+                cx.dup("ref", n, *span, prev);
+            } else {
+                ref_names.insert(n.clone(), *span);
+            }
+        }
+        let mut resolved = Vec::with_capacity(2);
+        for end in [&r.left, &r.right] {
+            let Some(ti) = find_table(end) else {
+                let shown = match &end.schema {
+                    Some(s) => format!("{s}.{}", end.table),
+                    None => end.table.clone(),
+                };
+                cx.err(
+                    codes::UNKNOWN_TABLE,
+                    format!("table `{shown}` does not exist"),
+                    end.span,
+                );
+                continue;
+            };
+            let t = &out_tables[ti];
+            let mut ok = true;
+            for c in &end.columns {
+                if t.column(c).is_none() {
+                    cx.err(
+                        codes::UNKNOWN_COLUMN,
+                        format!("column `{c}` does not exist in table `{}`", t.name),
+                        end.span,
+                    );
+                    ok = false;
+                }
+            }
+            if ok {
+                resolved.push(ti);
+            }
+        }
+        if resolved.len() != 2 {
+            continue;
+        }
+        if r.left.columns.len() != r.right.columns.len() {
+            cx.err(
+                codes::ARITY_MISMATCH,
+                format!(
+                    "the two ends of a ref must have as many columns ({} and {})",
+                    r.left.columns.len(),
+                    r.right.columns.len()
+                ),
+                r.span,
+            );
+            continue;
+        }
+        let lt = out_tables[resolved[0]].name.clone();
+        let rt = out_tables[resolved[1]].name.clone();
+        if lt == rt && r.left.columns == r.right.columns {
+            cx.err(
+                codes::SAME_ENDPOINT,
+                "both ends of the ref are the same columns",
+                r.span,
+            );
+            continue;
+        }
+        let key = (
+            lt.clone(),
+            r.left.columns.clone(),
+            rt.clone(),
+            r.right.columns.clone(),
+        );
+        let rev = (
+            rt.clone(),
+            r.right.columns.clone(),
+            lt.clone(),
+            r.left.columns.clone(),
+        );
+        if let Some(&prev) = seen_pairs.get(&key).or_else(|| seen_pairs.get(&rev)) {
+            cx.diags.push(
+                Diagnostic::error(
+                    codes::CIRCULAR_REF,
+                    "these columns are already related by another ref",
+                    r.span,
+                )
+                .with_secondary(prev, "the other ref"),
+            );
+            continue;
+        }
+        seen_pairs.insert(key, r.span);
+        let ((lc, lo), (rc, ro)) = relation_ends(&r.op);
+        out_refs.push(Ref {
+            name: r.name.map(|n| n.0),
+            left: RefEnd {
+                table: lt,
+                columns: r.left.columns,
+                cardinality: lc,
+                optional: lo,
+            },
+            right: RefEnd {
+                table: rt,
+                columns: r.right.columns,
+                cardinality: rc,
+                optional: ro,
+            },
+            on_delete: r.on_delete,
+            on_update: r.on_update,
+            inactive: r.inactive,
+            origin: Origin(Some(r.span)),
+        });
+    }
+
+    // Groups.
+    let mut out_groups = Vec::with_capacity(groups.len());
+    let mut group_names: HashMap<String, Span> = HashMap::new();
+    let mut grouped: HashMap<usize, Span> = HashMap::new();
+    for g in groups {
+        if let Some(&prev) = group_names.get(&g.name) {
+            cx.dup("table group", &g.name, g.name_span, prev);
+        } else {
+            group_names.insert(g.name.clone(), g.name_span);
+        }
+        let mut tables = Vec::new();
+        for (schema, t, span) in g.tables {
+            let end = RawEnd {
+                schema,
+                table: t.clone(),
+                columns: Vec::new(),
+                span,
+            };
+            let Some(ti) = find_table(&end) else {
+                cx.err(
+                    codes::UNKNOWN_TABLE,
+                    format!("table `{t}` does not exist"),
+                    span,
+                );
+                continue;
+            };
+            if let Some(&prev) = grouped.get(&ti) {
+                cx.diags.push(
+                    Diagnostic::error(
+                        codes::TABLE_IN_TWO_GROUPS,
+                        format!("table `{t}` is already in a group"),
+                        span,
+                    )
+                    .with_secondary(prev, "listed here"),
+                );
+                continue;
+            }
+            grouped.insert(ti, span);
+            tables.push(out_tables[ti].name.clone());
+        }
+        out_groups.push(TableGroup {
+            name: g.name,
+            tables,
+            note: g.note,
+            origin: Origin(Some(g.name_span)),
+        });
+    }
+
+    // Records must name an existing table (once) and its columns; enum values must exist.
+    let mut records_for: HashMap<usize, Span> = HashMap::new();
+    for rec in &records {
+        let end = RawEnd {
+            schema: rec.schema.clone(),
+            table: rec.table.clone(),
+            columns: Vec::new(),
+            span: rec.span,
+        };
+        let Some(ti) = find_table(&end) else {
+            cx.err(
+                codes::UNKNOWN_TABLE,
+                format!("table `{}` does not exist", rec.table),
+                rec.span,
+            );
+            continue;
+        };
+        if let Some(&prev) = records_for.get(&ti) {
+            cx.diags.push(
+                Diagnostic::error(
+                    codes::DUPLICATE_RECORDS,
+                    format!("table `{}` already has records", rec.table),
+                    rec.span,
+                )
+                .with_secondary(prev, "the first records block"),
+            );
+        } else {
+            records_for.insert(ti, rec.span);
+        }
+        for (c, cs) in &rec.columns {
+            if out_tables[ti].column(c).is_none() {
+                cx.err(
+                    codes::UNKNOWN_COLUMN,
+                    format!("column `{c}` does not exist in table `{}`", rec.table),
+                    *cs,
+                );
+            }
+        }
+        for row in &rec.rows {
+            for (v, span) in row {
+                if let RecordValue::EnumMember(path) = v {
+                    let (schema, ename, value) = match path.as_slice() {
+                        [e, v] => (DEFAULT_SCHEMA, e.as_str(), v.as_str()),
+                        [s, e, v] => (s.as_str(), e.as_str(), v.as_str()),
+                        _ => continue,
+                    };
+                    let qn = QualifiedName::new(schema, ename);
+                    match out_enums.iter().find(|e| e.name == qn) {
+                        None => cx.err(
+                            codes::UNKNOWN_ENUM,
+                            format!("enum `{qn}` does not exist"),
+                            *span,
+                        ),
+                        Some(e) if !e.values.iter().any(|x| x.name == value) => cx.err(
+                            codes::UNKNOWN_ENUM,
+                            format!("enum `{qn}` has no value `{value}`"),
+                            *span,
+                        ),
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    // Names listed in diagram views.
+    for (kind, path, span) in &view_refs {
+        let found = match kind {
+            ViewKind::Table => {
+                let end = match path.as_slice() {
+                    [t] => RawEnd {
+                        schema: None,
+                        table: t.clone(),
+                        columns: Vec::new(),
+                        span: *span,
+                    },
+                    [s, t] => RawEnd {
+                        schema: Some(s.clone()),
+                        table: t.clone(),
+                        columns: Vec::new(),
+                        span: *span,
+                    },
+                    _ => {
+                        cx.err(
+                            codes::UNKNOWN_TABLE,
+                            format!("table `{}` does not exist", path.join(".")),
+                            *span,
+                        );
+                        continue;
+                    }
+                };
+                find_table(&end).is_some()
+            }
+            ViewKind::Note => note_names
+                .iter()
+                .any(|(n, _)| path.len() == 1 && *n == path[0]),
+            ViewKind::Group => out_groups
+                .iter()
+                .any(|g| path.len() == 1 && g.name == path[0]),
+            ViewKind::Schema => {
+                path.len() == 1
+                    && (path[0] == DEFAULT_SCHEMA
+                        || out_tables.iter().any(|t| t.name.schema == path[0])
+                        || out_enums.iter().any(|e| e.name.schema == path[0]))
+            }
+        };
+        if !found {
+            let what = match kind {
+                ViewKind::Table => "table",
+                ViewKind::Note => "note",
+                ViewKind::Group => "table group",
+                ViewKind::Schema => "schema",
+            };
+            cx.err(
+                codes::UNKNOWN_NAME,
+                format!("{what} `{}` does not exist", path.join(".")),
+                *span,
+            );
+        }
+    }
+
+    Schema {
+        project: project.map(|p| p.0),
+        enums: out_enums,
+        tables: out_tables,
+        refs: out_refs,
+        groups: out_groups,
+    }
+}
+
+fn check_columns_unique(cx: &mut Ctx<'_>, t: &Table) {
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for c in &t.columns {
+        let span = c.origin.span().unwrap_or_default();
+        if let Some(prev) = seen.insert(&c.name, span) {
+            cx.diags.push(
+                Diagnostic::error(
+                    codes::DUPLICATE_NAME,
+                    format!("column `{}` is declared twice", c.name),
+                    span,
+                )
+                .with_secondary(prev, "first declared here"),
+            );
+        }
+    }
+}
+
+fn check_index_columns(cx: &mut Ctx<'_>, t: &Table, what: &str) {
+    for i in &t.indexes {
+        for p in &i.parts {
+            if let IndexPart::Column(c) = p {
+                if t.column(c).is_none() {
+                    cx.err(
+                        codes::UNKNOWN_COLUMN,
+                        format!("column `{c}` does not exist in {what} `{}`", t.name),
+                        i.origin.span().unwrap_or_default(),
+                    );
+                }
+            }
+        }
+    }
+}
