@@ -106,7 +106,7 @@ impl Builder {
             else {
                 continue;
             };
-            let uses: Vec<(usize, Use)> = self.files[f.0 as usize]
+            let uses: Vec<(usize, Box<Use>)> = self.files[f.0 as usize]
                 .ast
                 .items
                 .iter()

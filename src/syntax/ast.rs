@@ -16,7 +16,7 @@ pub struct File {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     Line(Line),
-    Use(Use),
+    Use(Box<Use>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

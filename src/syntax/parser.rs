@@ -43,6 +43,10 @@ pub(crate) fn strlit(raw: &str, span: Span) -> StrLit {
     }
 }
 
+pub(crate) fn unbox<T>(v: Vec<Box<T>>) -> Vec<T> {
+    v.into_iter().map(|b| *b).collect()
+}
+
 /// Parses one file. The tree is always returned; problems are in the diagnostics.
 pub fn parse(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     let mut lexer = Lexer::new(src, file);
