@@ -1,4 +1,6 @@
 //! Placeholder: the checked schema graph lands with the front end.
+pub mod pgnames;
+pub mod pgtypes;
 use crate::diag::{Diagnostic, SourceMap};
 
 pub struct Project {
