@@ -1054,6 +1054,23 @@ mod tests {
         }
     }
 
+    /// Every string of up to four characters from an alphabet of troublemakers: the reader
+    /// must never panic or loop.
+    #[test]
+    fn reader_survives_every_short_input() {
+        let alphabet: Vec<char> = "a(\"'$:.[]e- é".chars().collect();
+        let mut stack = vec![String::new()];
+        while let Some(s) = stack.pop() {
+            let _ = expression_column_name(&s);
+            let _ = check_columns(&s, &["a", "e"]);
+            if s.chars().count() < 4 {
+                for c in &alphabet {
+                    stack.push(format!("{s}{c}"));
+                }
+            }
+        }
+    }
+
     #[test]
     fn check_columns_skip_functions_types_and_strings() {
         let cols = ["price", "text", "status", "Qty"];

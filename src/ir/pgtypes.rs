@@ -501,7 +501,14 @@ fn normalize(name: &str) -> String {
 /// with a warning (`timestamp(7)` becomes `timestamp(6) without time zone`). The server
 /// reports some of the refusals as syntax errors (`int(11)`, `boolean(1)`); they are
 /// [`TypeError::BadModifier`] here all the same.
+///
+/// A name that carries its own modifiers or brackets (`"timestamp(3) with time zone"`, as a
+/// quoted DBML type may) is read with [`parse`] when `args` is empty.
 pub fn lookup(name: &str, args: &[&str], array_dims: u32) -> Result<Builtin, TypeError> {
+    if args.is_empty() && name.contains(['(', '[']) {
+        let dims = if array_dims > 0 { "[]" } else { "" };
+        return parse(&format!("{name}{dims}"));
+    }
     let norm = normalize(name);
     let mut nums = Vec::with_capacity(args.len());
     for a in args {
@@ -967,6 +974,8 @@ mod tests {
         ("interval year to month", "interval year to month"),
         ("interval day to second(3)", "interval day to second(3)"),
         ("interval minute", "interval minute"),
+        ("interval second(7)", "interval second(6)"),
+        ("interval hour to second(2)", "interval hour to second(2)"),
         ("uuid", "uuid"),
         ("json", "json"),
         ("jsonb", "jsonb"),
@@ -1105,6 +1114,11 @@ mod tests {
             show("interval day to second", &["3"], 0),
             "interval day to second(3)"
         );
+        assert_eq!(
+            show("timestamp(3) with time zone", &[], 1),
+            "timestamp(3) with time zone[]"
+        );
+        assert_eq!(show("numeric(10, 2)", &[], 0), "numeric(10,2)");
         assert_eq!(
             show("varchar", &["max"], 0),
             "ERR invalid type varchar: type modifier \"max\" is not an integer constant"
@@ -1328,6 +1342,17 @@ mod tests {
             let _ = parse(s);
         }
         assert!(parse("int[x]").is_err());
+        let alphabet: Vec<char> = "i([)] ,1-é".chars().collect();
+        let mut stack = vec![String::new()];
+        while let Some(s) = stack.pop() {
+            let _ = parse(&s);
+            let _ = lookup(&s, &[s.as_str()], 1);
+            if s.chars().count() < 5 {
+                for c in &alphabet {
+                    stack.push(format!("{s}{c}"));
+                }
+            }
+        }
         assert!(parse("").is_err());
     }
 
