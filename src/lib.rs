@@ -6,4 +6,5 @@
 pub mod cli;
 pub mod diag;
 pub mod ir;
+pub mod sql;
 pub mod syntax;

@@ -6,6 +6,8 @@ pub mod check;
 pub mod codes;
 pub mod lower;
 pub mod model;
+pub mod pgnames;
+pub mod pgtypes;
 
 use crate::diag::{Diagnostic, FileId, SourceMap, Span};
 use crate::syntax::ast::{Expr, File, Item, Line, Use};
