@@ -6,6 +6,7 @@ pub mod check;
 pub mod codes;
 pub mod lower;
 pub mod model;
+pub mod pg;
 pub mod pgnames;
 pub mod pgtypes;
 
@@ -220,6 +221,7 @@ impl Builder {
             lw.out
         };
         let schema = check::check(lowered, &mut diags);
+        pg::check(&schema, &mut diags);
         crate::diag::sort(&mut diags);
         diags.dedup();
         Project {

@@ -66,6 +66,12 @@ pub struct Schema {
     pub groups: Vec<TableGroup>,
 }
 
+impl Schema {
+    pub fn table(&self, name: &QualifiedName) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == *name)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
 pub struct ProjectInfo {
     pub name: Option<String>,
@@ -222,6 +228,21 @@ pub struct Ref {
     pub on_update: Option<RefAction>,
     pub inactive: bool,
     pub origin: Origin,
+}
+
+impl Ref {
+    /// The (referencing, referenced) ends: where PostgreSQL's foreign key lives. `a > b` and
+    /// `b < a` put it on `a`; one-to-one `a - b` puts it on `b`, as the reference does.
+    /// Many-to-many has no foreign key of its own (it needs a junction table).
+    pub fn fk_sides(&self) -> Option<(&RefEnd, &RefEnd)> {
+        match (self.left.cardinality, self.right.cardinality) {
+            (Cardinality::Many, Cardinality::One) => Some((&self.left, &self.right)),
+            (Cardinality::One, Cardinality::Many) | (Cardinality::One, Cardinality::One) => {
+                Some((&self.right, &self.left))
+            }
+            (Cardinality::Many, Cardinality::Many) => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

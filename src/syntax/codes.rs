@@ -10,3 +10,4 @@ pub const INVALID_UTF8: &str = "E0106";
 pub const UNEXPECTED_TOKEN: &str = "E0201";
 pub const UNEXPECTED_EOF: &str = "E0202";
 pub const MISSING_BODY: &str = "E0203";
+pub const UNCLOSED: &str = "E0204";

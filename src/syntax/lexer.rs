@@ -307,8 +307,8 @@ pub struct Lexer<'a> {
     raw: logos::Lexer<'a, Raw>,
     file: FileId,
     src: &'a str,
-    /// Open brackets: b'(' b'[' b'{'.
-    stack: Vec<u8>,
+    /// Open brackets (b'(' b'[' b'{') with their offsets.
+    stack: Vec<(u8, usize)>,
     /// Depth beyond MAX_DEPTH while skipping a too-deep region.
     skipping: usize,
     prev_end: Option<usize>,
@@ -353,13 +353,15 @@ impl<'a> Lexer<'a> {
     }
 
     fn newline_counts(&self) -> bool {
-        matches!(self.stack.last(), None | Some(b'{'))
+        matches!(self.stack.last(), None | Some((b'{', _)))
     }
 
     /// The next token with layout rules applied, before newline folding.
     fn next_raw(&mut self) -> Option<Spanned<'a>> {
         loop {
-            let raw = self.raw.next()?;
+            let Some(raw) = self.raw.next() else {
+                return self.close_at_eof();
+            };
             let range = self.raw.span();
             let (s, e) = (range.start, range.end);
             let text = &self.src[s..e];
@@ -404,8 +406,8 @@ impl<'a> Lexer<'a> {
                     self.skipping = 1;
                     continue;
                 }
-                let inside_group = matches!(self.stack.last(), Some(b'(' | b'['));
-                self.stack.push(o);
+                let inside_group = matches!(self.stack.last(), Some((b'(' | b'[', _)));
+                self.stack.push((o, s));
                 self.prev_end = Some(e);
                 let tok = match raw {
                     Raw::LParen if tight || inside_group => Tok::LParenTight,
@@ -432,7 +434,7 @@ impl<'a> Lexer<'a> {
                     };
                     // Pop to the matching opener; an unmatched closer leaves the stack alone
                     // (the grammar reports it).
-                    if let Some(pos) = self.stack.iter().rposition(|&b| b == want) {
+                    if let Some(pos) = self.stack.iter().rposition(|&(b, _)| b == want) {
                         self.stack.truncate(pos);
                         // `Table a { … }Table b { … }`: a top-level block ends its line.
                         if pos == 0 && want == b'{' && !self.line_is_use {
@@ -517,6 +519,38 @@ impl<'a> Lexer<'a> {
             self.prev_end = Some(e);
             return Some((s, tok, e));
         }
+    }
+}
+
+impl<'a> Lexer<'a> {
+    /// At the end of input, closes every bracket still open (innermost first) with a token of
+    /// its own, after reporting it: the grammar then always completes, and the lines before
+    /// the unclosed bracket keep their meaning.
+    fn close_at_eof(&mut self) -> Option<Spanned<'a>> {
+        let (open, at) = self.stack.pop()?;
+        let (what, tok) = match open {
+            b'(' => ("`(`", Tok::RParen),
+            b'[' => ("`[`", Tok::RBracket),
+            _ => ("`{`", Tok::RBrace),
+        };
+        let close = match open {
+            b'(' => ')',
+            b'[' => ']',
+            _ => '}',
+        };
+        let span = self.span(at, at + 1);
+        self.diagnostics.push(
+            Diagnostic::error(
+                codes::UNCLOSED,
+                format!("this {what} is never closed"),
+                span,
+            )
+            .with_label(format!(
+                "expected a matching `{close}` before the end of the file"
+            )),
+        );
+        let n = self.src.len();
+        Some((n, tok, n))
     }
 }
 
@@ -658,7 +692,7 @@ mod tests {
     #[test]
     fn newlines_fold_and_vanish_inside_brackets() {
         assert_eq!(
-            toks("a\n\n[b,\nc]\nT\n{"),
+            toks("a\n\n[b,\nc]\nT\n{}"),
             vec![
                 Tok::Ident("a"),
                 Tok::Newline,
@@ -670,6 +704,7 @@ mod tests {
                 Tok::Newline,
                 Tok::Ident("T"),
                 Tok::LBrace,
+                Tok::RBrace,
             ]
         );
     }

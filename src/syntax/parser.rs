@@ -203,6 +203,24 @@ mod tests {
     }
 
     #[test]
+    fn lines_before_an_unclosed_bracket_survive() {
+        let (f, d) = parse("Table a { id int }\nTable b { x int (\n", FileId(0));
+        assert!(d.iter().any(|d| d.code == codes::UNCLOSED), "{d:#?}");
+        assert!(
+            d.iter().filter(|d| d.code == codes::UNCLOSED).count() == 2,
+            "{d:#?}"
+        );
+        assert!(f.items.len() >= 2, "{f:#?}");
+    }
+
+    #[test]
+    fn invalid_tokens_do_not_abort_the_parse() {
+        let (f, d) = parse("Table a { id int ; }\nTable b { x int }\n", FileId(0));
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(f.items.len(), 2);
+    }
+
+    #[test]
     fn use_declarations() {
         let f = ok("use { table a as b } from './x.dbml'\nreuse * from './y'\n");
         assert!(matches!(f.items[0], Item::Use(_)));

@@ -1,0 +1,317 @@
+//! PostgreSQL checks on a checked schema: problems the server would reject or that would
+//! surprise, in a file the reference DBML implementation accepts. They are warnings here
+//! (`schema check`); `schema import` treats them as errors. Nothing here changes the schema.
+
+use super::codes;
+use super::model::*;
+use super::pgtypes::{self, TypeCategory, TypeError};
+use crate::diag::{Diagnostic, Span};
+use crate::sql::MAX_IDENT_BYTES;
+
+/// What a column's type is to PostgreSQL.
+pub enum Resolved<'a> {
+    Builtin(pgtypes::Builtin),
+    Enum(&'a EnumType),
+    /// Not a built-in and no enum of that name: the reason is kept for the diagnostic.
+    Unknown(TypeError),
+}
+
+/// Resolves a DBML column type against PostgreSQL's built-ins and the schema's enums.
+pub fn resolve_type<'a>(schema: &'a Schema, table: &QualifiedName, ty: &TypeRef) -> Resolved<'a> {
+    let find_enum = |s: &str| {
+        schema
+            .enums
+            .iter()
+            .find(|e| e.name.schema == s && e.name.name == ty.name)
+    };
+    if let Some(s) = &ty.schema {
+        if let Some(e) = find_enum(s) {
+            return Resolved::Enum(e);
+        }
+    } else if let Some(e) = find_enum(&table.schema).or_else(|| find_enum(DEFAULT_SCHEMA)) {
+        return Resolved::Enum(e);
+    }
+    if ty
+        .schema
+        .as_deref()
+        .is_some_and(|s| !s.eq_ignore_ascii_case("pg_catalog"))
+    {
+        return Resolved::Unknown(TypeError::Unknown {
+            name: ty.to_string(),
+        });
+    }
+    let args: Vec<&str> = ty.args.iter().map(String::as_str).collect();
+    match pgtypes::lookup(&ty.name, &args, ty.array_dims) {
+        Ok(b) => Resolved::Builtin(b),
+        Err(e) => Resolved::Unknown(e),
+    }
+}
+
+/// Common spellings from other databases, with what PostgreSQL calls them.
+fn suggestion(name: &str) -> Option<&'static str> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "datetime" | "datetime2" | "smalldatetime" => "timestamp",
+        "datetimeoffset" => "timestamptz",
+        "string" | "longtext" | "mediumtext" | "tinytext" | "clob" | "ntext" => "text",
+        "nvarchar" | "nvarchar2" | "varchar2" => "varchar",
+        "nchar" => "char",
+        "number" => "numeric",
+        "tinyint" | "mediumint" => "smallint",
+        "double" => "double precision",
+        "blob" | "longblob" | "binary" | "varbinary" | "image" | "raw" => "bytea",
+        "bit" => "boolean",
+        "uniqueidentifier" => "uuid",
+        "int unsigned" | "unsigned" => "bigint",
+        _ => return None,
+    })
+}
+
+fn span_of(o: Origin) -> Span {
+    o.span().unwrap_or_default()
+}
+
+fn long_name(diags: &mut Vec<Diagnostic>, what: &str, name: &str, span: Span) {
+    if name.len() > MAX_IDENT_BYTES {
+        diags.push(
+            Diagnostic::warning(
+                codes::PG_NAME_TOO_LONG,
+                format!(
+                    "{what} name is {} bytes; PostgreSQL keeps only the first {MAX_IDENT_BYTES}",
+                    name.len()
+                ),
+                span,
+            )
+            .with_label("too long for PostgreSQL")
+            .with_help(format!(
+                "PostgreSQL would store it as `{}`; choose a shorter name",
+                crate::sql::truncate_identifier(name)
+            )),
+        );
+    }
+}
+
+/// Runs every PostgreSQL check and appends warnings.
+pub fn check(schema: &Schema, diags: &mut Vec<Diagnostic>) {
+    let pg_project = schema
+        .project
+        .as_ref()
+        .and_then(|p| p.database_type.as_deref())
+        .is_none_or(|t| {
+            t.trim().eq_ignore_ascii_case("postgresql") || t.trim().eq_ignore_ascii_case("postgres")
+        });
+
+    for e in &schema.enums {
+        long_name(diags, "enum", &e.name.name, span_of(e.origin));
+        long_name(diags, "schema", &e.name.schema, span_of(e.origin));
+        for v in &e.values {
+            long_name(diags, "enum value", &v.name, span_of(v.origin));
+        }
+    }
+    for t in &schema.tables {
+        let tspan = span_of(t.origin);
+        long_name(diags, "table", &t.name.name, tspan);
+        long_name(diags, "schema", &t.name.schema, tspan);
+        let mut pk_defs: Vec<Span> = Vec::new();
+        if let Some(c) = t.columns.iter().find(|c| c.primary_key) {
+            pk_defs.push(span_of(c.origin));
+        }
+        for i in &t.indexes {
+            if let Some(n) = &i.name {
+                long_name(diags, "index", n, span_of(i.origin));
+            }
+            if i.primary_key {
+                pk_defs.push(span_of(i.origin));
+            }
+        }
+        if pk_defs.len() > 1 {
+            let mut d = Diagnostic::warning(
+                codes::PG_TWO_PRIMARY_KEYS,
+                format!("table `{}` declares its primary key more than once", t.name),
+                pk_defs[1],
+            )
+            .with_label("a second primary key")
+            .with_secondary(pk_defs[0], "first primary key")
+            .with_help(
+                "PostgreSQL allows one primary key per table: keep one, make the other `unique`",
+            );
+            for s in &pk_defs[2..] {
+                d = d.with_secondary(*s, "another primary key");
+            }
+            diags.push(d);
+        }
+        for c in &t.columns {
+            let cspan = span_of(c.origin);
+            long_name(diags, "column", &c.name, cspan);
+            let resolved = resolve_type(schema, &t.name, &c.ty);
+            match &resolved {
+                Resolved::Unknown(TypeError::Unknown { .. }) if pg_project => {
+                    let mut d = Diagnostic::warning(
+                        codes::PG_UNKNOWN_TYPE,
+                        format!("PostgreSQL has no type `{}`", c.ty),
+                        cspan,
+                    )
+                    .with_label(format!("column `{}` has an unknown type", c.name));
+                    d = match suggestion(&c.ty.name) {
+                        Some(s) => d.with_help(format!("the PostgreSQL type is `{s}`")),
+                        None => {
+                            d.with_help("declare an `Enum` of that name, or use a PostgreSQL type")
+                        }
+                    };
+                    diags.push(d);
+                }
+                Resolved::Unknown(TypeError::BadModifier { message, .. }) => diags.push(
+                    Diagnostic::warning(
+                        codes::PG_BAD_MODIFIER,
+                        format!("type `{}` is invalid in PostgreSQL: {message}", c.ty),
+                        cspan,
+                    )
+                    .with_label(format!("column `{}`", c.name)),
+                ),
+                Resolved::Builtin(b) if c.increment && b.category != TypeCategory::Integer => diags
+                    .push(
+                        Diagnostic::warning(
+                            codes::PG_INCREMENT_TYPE,
+                            format!(
+                                "`increment` needs an integer column, but `{}` is `{}`",
+                                c.name, b.ty
+                            ),
+                            cspan,
+                        )
+                        .with_help("use `int`, `bigint` or `smallint`, or drop `increment`"),
+                    ),
+                Resolved::Enum(_) if c.increment => diags.push(Diagnostic::warning(
+                    codes::PG_INCREMENT_TYPE,
+                    format!(
+                        "`increment` needs an integer column, but `{}` is an enum",
+                        c.name
+                    ),
+                    cspan,
+                )),
+                _ => {}
+            }
+            if let Some(d) = &c.default {
+                check_default(diags, &c.name, cspan, d, &resolved);
+            }
+        }
+    }
+    for r in &schema.refs {
+        check_ref(schema, r, diags);
+    }
+}
+
+fn check_default(
+    diags: &mut Vec<Diagnostic>,
+    col: &str,
+    span: Span,
+    d: &DefaultValue,
+    ty: &Resolved<'_>,
+) {
+    let problem: Option<String> = match (d, ty) {
+        (DefaultValue::Null | DefaultValue::Expression(_), _) => None,
+        (_, Resolved::Unknown(_)) => None,
+        (DefaultValue::Number(n), Resolved::Builtin(b)) => match b.category {
+            TypeCategory::Integer if n.contains(['.', 'e', 'E']) => {
+                Some(format!("`{n}` is not an integer"))
+            }
+            TypeCategory::Integer | TypeCategory::Numeric | TypeCategory::Money => None,
+            _ => Some(format!("a number does not fit a `{}` column", b.ty)),
+        },
+        (DefaultValue::Number(_), Resolved::Enum(e)) => {
+            Some(format!("a number does not fit enum `{}`", e.name))
+        }
+        (DefaultValue::Bool(_), Resolved::Builtin(b)) if b.category != TypeCategory::Boolean => {
+            Some(format!("a boolean does not fit a `{}` column", b.ty))
+        }
+        (DefaultValue::Bool(_), Resolved::Enum(e)) => {
+            Some(format!("a boolean does not fit enum `{}`", e.name))
+        }
+        (DefaultValue::Bool(_), _) => None,
+        (DefaultValue::String(s), Resolved::Builtin(b)) => match b.category {
+            TypeCategory::Integer if s.trim().parse::<i64>().is_err() => {
+                Some(format!("'{s}' is not an integer"))
+            }
+            TypeCategory::Numeric if s.trim().parse::<f64>().is_err() => {
+                Some(format!("'{s}' is not a number"))
+            }
+            TypeCategory::Boolean if crate::sql::parse_bool(s).is_none() => {
+                Some(format!("'{s}' is not a boolean"))
+            }
+            _ => None,
+        },
+        (DefaultValue::String(s), Resolved::Enum(e)) if !e.values.iter().any(|v| v.name == *s) => {
+            Some(format!("'{s}' is not a value of enum `{}`", e.name))
+        }
+        (DefaultValue::String(_), _) => None,
+        (DefaultValue::EnumMember { path }, Resolved::Enum(e)) => {
+            let named = match path.as_slice() {
+                [en, _] => e.name.name == *en,
+                [s, en, _] => e.name.schema == *s && e.name.name == *en,
+                _ => true,
+            };
+            (!named).then(|| format!("the default is a value of another enum than `{}`", e.name))
+        }
+        (DefaultValue::EnumMember { .. }, Resolved::Builtin(b)) => {
+            Some(format!("an enum value does not fit a `{}` column", b.ty))
+        }
+    };
+    if let Some(p) = problem {
+        diags.push(
+            Diagnostic::warning(
+                codes::PG_DEFAULT_TYPE,
+                format!("the default of `{col}` does not fit its type: {p}"),
+                span,
+            )
+            .with_help("PostgreSQL would reject this default when the table is created"),
+        );
+    }
+}
+
+fn check_ref(schema: &Schema, r: &Ref, diags: &mut Vec<Diagnostic>) {
+    let span = span_of(r.origin);
+    let Some((from, to)) = r.fk_sides() else {
+        return;
+    };
+    let (Some(ft), Some(tt)) = (schema.table(&from.table), schema.table(&to.table)) else {
+        return;
+    };
+    for (fc, tc) in from.columns.iter().zip(&to.columns) {
+        let (Some(fcol), Some(tcol)) = (ft.column(fc), tt.column(tc)) else {
+            continue;
+        };
+        let compatible = match (
+            resolve_type(schema, &ft.name, &fcol.ty),
+            resolve_type(schema, &tt.name, &tcol.ty),
+        ) {
+            (Resolved::Builtin(a), Resolved::Builtin(b)) => {
+                pgtypes::compatible_for_fk(&a.ty, &b.ty)
+            }
+            (Resolved::Enum(a), Resolved::Enum(b)) => a.name == b.name,
+            (Resolved::Unknown(_), _) | (_, Resolved::Unknown(_)) => true,
+            _ => false,
+        };
+        if !compatible {
+            diags.push(
+                Diagnostic::warning(
+                    codes::PG_REF_TYPE_MISMATCH,
+                    format!(
+                        "`{}.{fc}` ({}) cannot reference `{}.{tc}` ({}): PostgreSQL needs comparable types",
+                        ft.name, fcol.ty, tt.name, tcol.ty
+                    ),
+                    span,
+                )
+                .with_help("give both columns the same type"),
+            );
+        }
+        let set_null = [r.on_delete, r.on_update].contains(&Some(RefAction::SetNull));
+        if set_null && (fcol.nullable == Some(false) || fcol.primary_key) {
+            diags.push(
+                Diagnostic::warning(
+                    codes::PG_SET_NULL_NOT_NULL,
+                    format!("`set null` on `{}.{fc}`, which cannot be null", ft.name),
+                    span,
+                )
+                .with_help("make the column nullable, or use `cascade` or `restrict`"),
+            );
+        }
+    }
+}
