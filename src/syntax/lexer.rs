@@ -121,21 +121,13 @@ fn number(lex: &mut logos::Lexer<Raw>) -> NumKind {
     let bytes = rest.as_bytes();
     let mut i = 0;
     let mut seen_dot = false;
-    loop {
-        let Some(&b) = bytes.get(i) else { break };
+    while let Some(&b) = bytes.get(i) {
         if b.is_ascii_digit() {
             i += 1;
         } else if b == b'.' && !seen_dot && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
             seen_dot = true;
             i += 1;
-        } else if (b == b'e' || b == b'E') && {
-            let (sign, next) = match bytes.get(i + 1) {
-                Some(b'+' | b'-') => (1, bytes.get(i + 2)),
-                n => (0, n),
-            };
-            let _ = sign;
-            next.is_some_and(u8::is_ascii_digit)
-        } {
+        } else if (b == b'e' || b == b'E') && exponent_follows(&bytes[i + 1..]) {
             i += 1;
             if matches!(bytes.get(i), Some(b'+' | b'-')) {
                 i += 1;
@@ -169,6 +161,15 @@ fn number(lex: &mut logos::Lexer<Raw>) -> NumKind {
             NumKind::Number
         }
     }
+}
+
+/// After `e`/`E`: an optional sign, then a digit.
+fn exponent_follows(after: &[u8]) -> bool {
+    let digits = match after.first() {
+        Some(b'+' | b'-') => &after[1..],
+        _ => after,
+    };
+    digits.first().is_some_and(u8::is_ascii_digit)
 }
 
 fn invalid_tail(lex: &mut logos::Lexer<Raw>, from: usize) -> NumKind {
@@ -589,10 +590,8 @@ impl<'a> Lexer<'a> {
                 }
                 return None;
             };
-            if newline_due {
-                if tok.1 != Tok::Newline && self.pending_newline.is_none() {
-                    self.pending_newline = Some((tok.0, tok.0));
-                }
+            if newline_due && tok.1 != Tok::Newline && self.pending_newline.is_none() {
+                self.pending_newline = Some((tok.0, tok.0));
             }
             if tok.1 == Tok::Newline {
                 // Fold runs of newlines into one, and hold it back to see what follows.

@@ -1,0 +1,3 @@
+mod check_cli;
+mod check_corpus;
+mod conformance;
