@@ -7,7 +7,7 @@ use super::lower::{relation_ends, Lowered, RawEnd, RecordValue, ViewKind};
 use super::model::*;
 use crate::diag::{Diagnostic, Span};
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// The graph of tables (nodes, by index into `Schema::tables`) and references (edges from the
 /// referencing table to the referenced one, by index into `Schema::refs`).
@@ -15,7 +15,7 @@ pub type SchemaGraph = DiGraph<usize, usize>;
 
 pub fn graph(schema: &Schema) -> SchemaGraph {
     let mut g = DiGraph::with_capacity(schema.tables.len(), schema.refs.len());
-    let mut index: HashMap<&QualifiedName, NodeIndex> = HashMap::with_capacity(schema.tables.len());
+    let mut index: HashMap<&QualifiedName, NodeIndex> = HashMap::with_capacity_and_hasher(schema.tables.len(), Default::default());
     for (i, t) in schema.tables.iter().enumerate() {
         index.insert(&t.name, g.add_node(i));
     }
@@ -63,7 +63,7 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
     } = lowered;
 
     // Partials by name.
-    let mut partial_by_name: HashMap<String, usize> = HashMap::new();
+    let mut partial_by_name: HashMap<String, usize> = HashMap::default();
     for (i, p) in partials.iter().enumerate() {
         if let Some(&prev) = partial_by_name.get(&p.name) {
             cx.dup("table partial", &p.name, p.span, partials[prev].span);
@@ -92,12 +92,12 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
     let mut partial_refs = Vec::new();
     // Tables: merge partials, then names and aliases.
     let mut out_tables = Vec::with_capacity(tables.len());
-    let mut by_name: HashMap<QualifiedName, (usize, Span)> = HashMap::with_capacity(tables.len());
-    let mut by_alias: HashMap<String, (usize, Span)> = HashMap::new();
+    let mut by_name: HashMap<QualifiedName, (usize, Span)> = HashMap::with_capacity_and_hasher(tables.len(), Default::default());
+    let mut by_alias: HashMap<String, (usize, Span)> = HashMap::default();
     for lt in tables {
         let mut table = lt.table;
         // Duplicate columns declared directly in the table.
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         for (c, span) in table.columns.iter().zip(&lt.column_spans) {
             if let Some(prev) = seen.insert(&c.name, *span) {
                 cx.diags.push(
@@ -111,7 +111,7 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
             }
         }
         if !lt.injections.is_empty() {
-            let mut injected_names: HashMap<&str, Span> = HashMap::new();
+            let mut injected_names: HashMap<&str, Span> = HashMap::default();
             let own: HashSet<String> = table.columns.iter().map(|c| c.name.clone()).collect();
             let mut merged: Vec<Column> = Vec::new();
             let mut own_iter = std::mem::take(&mut table.columns)
@@ -212,14 +212,14 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
 
     // Enums.
     let mut out_enums = Vec::with_capacity(enums.len());
-    let mut enum_names: HashMap<QualifiedName, Span> = HashMap::new();
+    let mut enum_names: HashMap<QualifiedName, Span> = HashMap::default();
     for (e, span, value_spans) in enums {
         if let Some(&prev) = enum_names.get(&e.name) {
             cx.dup("enum", &e.name.to_string(), span, prev);
             continue;
         }
         enum_names.insert(e.name.clone(), span);
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         for (v, vs) in e.values.iter().zip(&value_spans) {
             if let Some(prev) = seen.insert(&v.name, *vs) {
                 cx.dup("enum value", &v.name, *vs, prev);
@@ -271,9 +271,9 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
 
     // Refs.
     let mut out_refs = Vec::with_capacity(refs.len());
-    let mut ref_names: HashMap<String, Span> = HashMap::new();
+    let mut ref_names: HashMap<String, Span> = HashMap::default();
     let mut seen_pairs: HashMap<(QualifiedName, Vec<String>, QualifiedName, Vec<String>), Span> =
-        HashMap::new();
+        HashMap::default();
     for r in refs {
         if let Some((n, span)) = &r.name {
             if let Some(&prev) = ref_names.get(n) {
@@ -385,8 +385,8 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
 
     // Groups.
     let mut out_groups = Vec::with_capacity(groups.len());
-    let mut group_names: HashMap<String, Span> = HashMap::new();
-    let mut grouped: HashMap<usize, Span> = HashMap::new();
+    let mut group_names: HashMap<String, Span> = HashMap::default();
+    let mut grouped: HashMap<usize, Span> = HashMap::default();
     for g in groups {
         if let Some(&prev) = group_names.get(&g.name) {
             cx.dup("table group", &g.name, g.name_span, prev);
@@ -432,7 +432,7 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
     }
 
     // Records must name an existing table (once) and its columns; enum values must exist.
-    let mut records_for: HashMap<usize, Span> = HashMap::new();
+    let mut records_for: HashMap<usize, Span> = HashMap::default();
     for rec in &records {
         let end = RawEnd {
             schema: rec.schema.clone(),
@@ -562,7 +562,7 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
 }
 
 fn check_columns_unique(cx: &mut Ctx<'_>, t: &Table) {
-    let mut seen: HashMap<&str, Span> = HashMap::new();
+    let mut seen: HashMap<&str, Span> = HashMap::default();
     for c in &t.columns {
         let span = c.origin.span().unwrap_or_default();
         if let Some(prev) = seen.insert(&c.name, span) {

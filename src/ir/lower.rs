@@ -8,7 +8,7 @@ use super::model::*;
 use crate::diag::{Diagnostic, Span};
 use crate::syntax::ast::{Attr, AttrName, AttrValue, Block, Expr, Line, Name};
 use crate::syntax::cook_string;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// A table partial before injection.
 #[derive(Clone, Debug)]
@@ -178,7 +178,7 @@ impl<'d> Lowerer<'d> {
         Lowerer {
             diags,
             out: Lowered::default(),
-            note_names: HashMap::new(),
+            note_names: HashMap::default(),
         }
     }
 
@@ -428,7 +428,7 @@ impl<'d> Lowerer<'d> {
             }
         }
         if let Some(attrs) = h.settings {
-            let mut seen: HashMap<String, Span> = HashMap::new();
+            let mut seen: HashMap<String, Span> = HashMap::default();
             for s in self.settings(attrs) {
                 if let Some(prev) = seen.insert(s.name.clone(), s.span) {
                     self.diags.push(
@@ -599,7 +599,7 @@ impl<'d> Lowerer<'d> {
             origin: Origin(Some(name_span)),
         };
         if let Some(attrs) = h.settings {
-            let mut seen: HashMap<String, Span> = HashMap::new();
+            let mut seen: HashMap<String, Span> = HashMap::default();
             for s in self.settings(attrs) {
                 if let Some(prev) = seen.insert(s.name.clone(), s.span) {
                     self.diags.push(
@@ -917,7 +917,7 @@ impl<'d> Lowerer<'d> {
         table: &QualifiedName,
         line_span: Span,
     ) {
-        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        let mut seen: HashMap<&'static str, Span> = HashMap::default();
         for s in self.settings(attrs) {
             let key: &'static str = match s.name.as_str() {
                 "pk" | "primary key" => "pk",
@@ -1271,7 +1271,7 @@ impl<'d> Lowerer<'d> {
             inline: false,
         };
         if let Some(attrs) = settings {
-            let mut seen: HashMap<String, Span> = HashMap::new();
+            let mut seen: HashMap<String, Span> = HashMap::default();
             for s in self.settings(attrs) {
                 if let Some(prev) = seen.insert(s.name.clone(), s.span) {
                     self.diags.push(
@@ -1449,7 +1449,7 @@ impl<'d> Lowerer<'d> {
                 origin: Origin(Some(l_span)),
             };
             if let Some(attrs) = settings {
-                let mut seen: HashMap<String, Span> = HashMap::new();
+                let mut seen: HashMap<String, Span> = HashMap::default();
                 for s in self.settings(attrs) {
                     if let Some(prev) = seen.insert(s.name.clone(), s.span) {
                         self.diags.push(
@@ -1673,7 +1673,7 @@ impl<'d> Lowerer<'d> {
         };
         let mut note_span: Option<Span> = None;
         if let Some(attrs) = h.settings {
-            let mut seen: HashMap<String, Span> = HashMap::new();
+            let mut seen: HashMap<String, Span> = HashMap::default();
             for s in self.settings(attrs) {
                 if let Some(prev) = seen.insert(s.name.clone(), s.span) {
                     self.diags.push(

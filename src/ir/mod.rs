@@ -12,7 +12,7 @@ pub mod pgtypes;
 
 use crate::diag::{Diagnostic, FileId, SourceMap, Span};
 use crate::syntax::ast::{Expr, File, Item, Line, Use};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
 pub use model::Schema;

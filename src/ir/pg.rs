@@ -7,6 +7,7 @@ use super::model::*;
 use super::pgtypes::{self, TypeCategory, TypeError};
 use crate::diag::{Diagnostic, Span};
 use crate::sql::MAX_IDENT_BYTES;
+use rustc_hash::FxHashMap;
 
 /// What a column's type is to PostgreSQL.
 pub enum Resolved<'a> {
@@ -16,14 +17,38 @@ pub enum Resolved<'a> {
     Unknown(TypeError),
 }
 
+/// The schema's tables and enums by name, built once so that every lookup is constant time.
+pub struct Index<'a> {
+    tables: FxHashMap<(&'a str, &'a str), &'a Table>,
+    enums: FxHashMap<(&'a str, &'a str), &'a EnumType>,
+}
+
+impl<'a> Index<'a> {
+    pub fn new(schema: &'a Schema) -> Index<'a> {
+        Index {
+            tables: schema
+                .tables
+                .iter()
+                .map(|t| ((t.name.schema.as_str(), t.name.name.as_str()), t))
+                .collect(),
+            enums: schema
+                .enums
+                .iter()
+                .map(|e| ((e.name.schema.as_str(), e.name.name.as_str()), e))
+                .collect(),
+        }
+    }
+    pub fn table(&self, name: &QualifiedName) -> Option<&'a Table> {
+        self.tables.get(&(name.schema.as_str(), name.name.as_str())).copied()
+    }
+    pub fn enum_(&self, schema: &str, name: &str) -> Option<&'a EnumType> {
+        self.enums.get(&(schema, name)).copied()
+    }
+}
+
 /// Resolves a DBML column type against PostgreSQL's built-ins and the schema's enums.
-pub fn resolve_type<'a>(schema: &'a Schema, table: &QualifiedName, ty: &TypeRef) -> Resolved<'a> {
-    let find_enum = |s: &str| {
-        schema
-            .enums
-            .iter()
-            .find(|e| e.name.schema == s && e.name.name == ty.name)
-    };
+pub fn resolve_type<'a>(index: &Index<'a>, table: &QualifiedName, ty: &TypeRef) -> Resolved<'a> {
+    let find_enum = |s: &str| index.enum_(s, &ty.name);
     if let Some(s) = &ty.schema {
         if let Some(e) = find_enum(s) {
             return Resolved::Enum(e);
@@ -92,6 +117,7 @@ fn long_name(diags: &mut Vec<Diagnostic>, what: &str, name: &str, span: Span) {
 
 /// Runs every PostgreSQL check and appends warnings.
 pub fn check(schema: &Schema, diags: &mut Vec<Diagnostic>) {
+    let index = Index::new(schema);
     let pg_project = schema
         .project
         .as_ref()
@@ -142,7 +168,7 @@ pub fn check(schema: &Schema, diags: &mut Vec<Diagnostic>) {
         for c in &t.columns {
             let cspan = span_of(c.origin);
             long_name(diags, "column", &c.name, cspan);
-            let resolved = resolve_type(schema, &t.name, &c.ty);
+            let resolved = resolve_type(&index, &t.name, &c.ty);
             match &resolved {
                 Resolved::Unknown(TypeError::Unknown { .. }) if pg_project => {
                     let mut d = Diagnostic::warning(
@@ -195,7 +221,7 @@ pub fn check(schema: &Schema, diags: &mut Vec<Diagnostic>) {
         }
     }
     for r in &schema.refs {
-        check_ref(schema, r, diags);
+        check_ref(&index, r, diags);
     }
 }
 
@@ -266,12 +292,12 @@ fn check_default(
     }
 }
 
-fn check_ref(schema: &Schema, r: &Ref, diags: &mut Vec<Diagnostic>) {
+fn check_ref(index: &Index<'_>, r: &Ref, diags: &mut Vec<Diagnostic>) {
     let span = span_of(r.origin);
     let Some((from, to)) = r.fk_sides() else {
         return;
     };
-    let (Some(ft), Some(tt)) = (schema.table(&from.table), schema.table(&to.table)) else {
+    let (Some(ft), Some(tt)) = (index.table(&from.table), index.table(&to.table)) else {
         return;
     };
     for (fc, tc) in from.columns.iter().zip(&to.columns) {
@@ -279,8 +305,8 @@ fn check_ref(schema: &Schema, r: &Ref, diags: &mut Vec<Diagnostic>) {
             continue;
         };
         let compatible = match (
-            resolve_type(schema, &ft.name, &fcol.ty),
-            resolve_type(schema, &tt.name, &tcol.ty),
+            resolve_type(index, &ft.name, &fcol.ty),
+            resolve_type(index, &tt.name, &tcol.ty),
         ) {
             (Resolved::Builtin(a), Resolved::Builtin(b)) => {
                 pgtypes::compatible_for_fk(&a.ty, &b.ty)
