@@ -162,11 +162,17 @@ impl<'a> Files<'a> for SourceMap {
             .ok_or(csf::Error::FileMissing)
     }
     fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, csf::Error> {
-        let f = self.files.get(id.0 as usize).ok_or(csf::Error::FileMissing)?;
+        let f = self
+            .files
+            .get(id.0 as usize)
+            .ok_or(csf::Error::FileMissing)?;
         Ok(f.line_index(byte_index))
     }
     fn line_range(&'a self, id: FileId, line_index: usize) -> Result<Range<usize>, csf::Error> {
-        let f = self.files.get(id.0 as usize).ok_or(csf::Error::FileMissing)?;
+        let f = self
+            .files
+            .get(id.0 as usize)
+            .ok_or(csf::Error::FileMissing)?;
         f.line_range(line_index).ok_or(csf::Error::LineTooLarge {
             given: line_index,
             max: f.line_starts.len().saturating_sub(1),
@@ -244,8 +250,11 @@ impl Diagnostic {
             Severity::Error => cs::Diagnostic::error(),
             Severity::Warning => cs::Diagnostic::warning(),
         };
-        let mut labels = vec![cs::Label::primary(self.primary.span.file, self.primary.span.range())
-            .with_message(self.primary.message.clone())];
+        let mut labels =
+            vec![
+                cs::Label::primary(self.primary.span.file, self.primary.span.range())
+                    .with_message(self.primary.message.clone()),
+            ];
         labels.extend(self.secondary.iter().map(|l| {
             cs::Label::secondary(l.span.file, l.span.range()).with_message(l.message.clone())
         }));
@@ -264,12 +273,18 @@ impl Diagnostic {
 /// output is stable whatever order the checks ran in.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
-        (a.primary.span.file, a.primary.span.start, b.severity, a.code).cmp(&(
-            b.primary.span.file,
-            b.primary.span.start,
-            a.severity,
-            b.code,
-        ))
+        (
+            a.primary.span.file,
+            a.primary.span.start,
+            b.severity,
+            a.code,
+        )
+            .cmp(&(
+                b.primary.span.file,
+                b.primary.span.start,
+                a.severity,
+                b.code,
+            ))
     });
 }
 

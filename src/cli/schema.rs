@@ -49,7 +49,11 @@ fn check(file: &std::path::Path, format: CheckFormat) -> i32 {
     let mut out = stdout.lock();
     let result = match format {
         CheckFormat::Json => {
-            writeln!(out, "{}", crate::diag::to_json(&project.sources, &project.diagnostics))
+            writeln!(
+                out,
+                "{}",
+                crate::diag::to_json(&project.sources, &project.diagnostics)
+            )
         }
         CheckFormat::Human => {
             let color = stderr_color();
