@@ -119,6 +119,12 @@ fn open_local(local: &LocalTarget) -> Result<Session, ConnectError> {
     let cluster = Cluster::open(local)?;
     let running = cluster.ensure_running()?;
     let params = cluster.params(&local.database);
+    if running.initialized_now {
+        // A new cluster has only `postgres`: create the database before the first connection
+        // to it, so that the server log does not start with a "does not exist" error.
+        let mut admin = connect_params(&cluster.params("postgres"))?;
+        create_database(&mut admin, &local.database).map_err(|e| classify(&params, e))?;
+    }
     let client = match connect_params(&params) {
         Err(ConnectError::DatabaseMissing { .. }) => {
             let mut admin = connect_params(&cluster.params("postgres"))?;

@@ -1,6 +1,9 @@
 //! The command line: clap definitions and the only place that reads environment variables,
 //! prints, or decides the exit code (0 success, 1 failure, 2 bad usage).
 
+mod context;
+mod db;
+mod local;
 mod schema;
 
 use clap::{Parser, Subcommand};
@@ -14,6 +17,8 @@ use std::io::IsTerminal;
     propagate_version = true
 )]
 struct Cli {
+    #[command(flatten)]
+    global: context::Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,6 +30,8 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    #[command(flatten)]
+    Local(local::LocalCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -34,6 +41,8 @@ enum DbCommand {
         #[command(subcommand)]
         command: schema::SchemaCommand,
     },
+    #[command(flatten)]
+    Connection(db::DbConnectionCommand),
 }
 
 /// Exit codes shared by every command.
@@ -62,6 +71,8 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Db { command } => match command {
             DbCommand::Schema { command } => schema::run(command),
+            DbCommand::Connection(command) => db::run(&cli.global, command),
         },
+        Command::Local(command) => local::run(&cli.global, command),
     }
 }

@@ -152,6 +152,9 @@ pub struct Config {
     /// Every variable after the cascade, with the process environment on top.
     pub vars: BTreeMap<String, (String, Origin)>,
     pub target: Target,
+    /// The project's own cluster, whether or not it is the target (for `nself start` and
+    /// friends); its `bins` is also where client programs such as psql are looked up.
+    pub local: LocalTarget,
 }
 
 impl fmt::Debug for Config {
@@ -163,6 +166,7 @@ impl fmt::Debug for Config {
             .field("files", &self.files)
             .field("vars", &self.vars.keys().collect::<Vec<_>>())
             .field("target", &self.target)
+            .field("local", &self.local)
             .finish()
     }
 }
@@ -380,6 +384,16 @@ fn build(
         sslmode: pg("PGSSLMODE"),
         connect_timeout: pg("PGCONNECT_TIMEOUT"),
     };
+    let local = LocalTarget {
+        state_dir: state_dir(&req.project_dir).join("postgres"),
+        database: pg("POSTGRES_DB").unwrap_or_else(|| DEFAULT_LOCAL_DATABASE.to_string()),
+        bins: BinSearch {
+            override_dir: pg("NSELF_PG_BINDIR").map(PathBuf::from),
+            path: pg("PATH")
+                .map(|p| std::env::split_paths(&p).collect())
+                .unwrap_or_default(),
+        },
+    };
     let bad = |setting: &str, origin: Origin, e: ParseError| ConfigError::BadConnection {
         setting: setting.to_string(),
         origin,
@@ -422,16 +436,7 @@ fn build(
             source: format!("PGHOST and friends from {origin}"),
         }
     } else if environment == Environment::Local {
-        Target::Local(LocalTarget {
-            state_dir: state_dir(&req.project_dir).join("postgres"),
-            database: pg("POSTGRES_DB").unwrap_or_else(|| DEFAULT_LOCAL_DATABASE.to_string()),
-            bins: BinSearch {
-                override_dir: pg("NSELF_PG_BINDIR").map(PathBuf::from),
-                path: pg("PATH")
-                    .map(|p| std::env::split_paths(&p).collect())
-                    .unwrap_or_default(),
-            },
-        })
+        Target::Local(local.clone())
     } else {
         return Err(ConfigError::NoConnection {
             environment,
@@ -445,6 +450,7 @@ fn build(
         files,
         vars,
         target,
+        local,
     })
 }
 

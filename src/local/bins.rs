@@ -135,7 +135,11 @@ pub fn find_client(search: &BinSearch, name: &str) -> Option<PathBuf> {
 
 /// `postgres --version` → (major, "15.10").
 fn probe_version(postgres: &Path) -> Option<(u32, String)> {
-    let out = run(&mut server_command(postgres, None), Duration::from_secs(10)).ok()?;
+    let out = run(
+        server_command(postgres, None).arg("--version"),
+        Duration::from_secs(10),
+    )
+    .ok()?;
     if !out.status.success() {
         return None;
     }
