@@ -225,7 +225,16 @@ pub fn classify(params: &ConnParams, e: postgres::Error) -> ConnectError {
             ConnectError::Server { target, reason }
         };
     }
-    let text = params.scrub(&e.to_string());
+    // The driver's own message is often generic ("invalid configuration"); the cause is in the
+    // source chain.
+    let mut text = e.to_string();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    let text = params.scrub(&text);
     if text.contains("password missing") {
         return ConnectError::NoPassword { target };
     }

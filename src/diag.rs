@@ -414,7 +414,7 @@ mod tests {
             .with_label("here")
             .with_help("did you mean `int`?");
         let mut out = Vec::new();
-        render_human(&map, &[d.clone()], false, &mut out).unwrap();
+        render_human(&map, std::slice::from_ref(&d), false, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("error[E0001]: unknown type"), "{text}");
         assert!(text.contains("s.dbml:2:6"), "{text}");

@@ -52,7 +52,7 @@ pub const EXIT_USAGE: i32 = 2;
 
 /// Whether to colour output written to stdout/stderr: only on a terminal, never with NO_COLOR.
 pub(crate) fn use_color(stream_is_terminal: bool) -> bool {
-    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    stream_is_terminal && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
 }
 
 pub(crate) fn stderr_color() -> bool {

@@ -36,7 +36,8 @@ fn env_of(
 fn environment_precedence_matrix() {
     use Environment::*;
     let file = [(".env", "ENV=staging\n")];
-    let cases: Vec<(&[(&str, &str)], &[(&str, &str)], Option<&str>, Environment)> = vec![
+    type Vars<'a> = &'a [(&'a str, &'a str)];
+    let cases: Vec<(Vars, Vars, Option<&str>, Environment)> = vec![
         (&[], &[], None, Local),
         (&file, &[], None, Staging),
         (&file, &[("ENV", "prod")], None, Production),

@@ -356,8 +356,7 @@ impl Cluster {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let reason = stderr
                 .lines()
-                .filter(|l| !l.trim().is_empty())
-                .last()
+                .rfind(|l| !l.trim().is_empty())
                 .unwrap_or("initdb failed without a message")
                 .to_string();
             return Err(LocalError::InitFailed { reason });
