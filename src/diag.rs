@@ -273,18 +273,12 @@ impl Diagnostic {
 /// output is stable whatever order the checks ran in.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
-        (
-            a.primary.span.file,
-            a.primary.span.start,
-            b.severity,
-            a.code,
-        )
-            .cmp(&(
-                b.primary.span.file,
-                b.primary.span.start,
-                a.severity,
-                b.code,
-            ))
+        (a.primary.span.file, a.primary.span.start, b.severity, a.code).cmp(&(
+            b.primary.span.file,
+            b.primary.span.start,
+            a.severity,
+            b.code,
+        ))
     });
 }
 

@@ -20,8 +20,5 @@ pub fn load_project(path: &std::path::Path) -> std::io::Result<Project> {
     let bytes = std::fs::read(path)?;
     let mut sources = SourceMap::new();
     sources.add(path.display().to_string(), String::from_utf8_lossy(&bytes));
-    Ok(Project {
-        sources,
-        diagnostics: Vec::new(),
-    })
+    Ok(Project { sources, diagnostics: Vec::new() })
 }
