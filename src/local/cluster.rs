@@ -125,7 +125,8 @@ impl Cluster {
         for b in self.state_dir.as_os_str().as_encoded_bytes() {
             hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
         }
-        std::env::temp_dir().join(format!("nself-{hash:016x}"))
+        // Fixed, not $TMPDIR: every nself process must compute the same folder to find the server.
+        PathBuf::from("/tmp").join(format!("nself-{hash:016x}"))
     }
 
     /// Connection parameters for a database of this cluster (socket, superuser, no password).
@@ -255,6 +256,7 @@ impl Cluster {
                     .args(["-m", mode, "-w", "-s", "-t", "30"]);
                 let ok = run(&mut cmd, Duration::from_secs(45)).is_ok_and(|o| o.status.success());
                 if ok || !is_postgres_process(pid) {
+                    self.remove_socket_dir_if_separate();
                     return Ok(true);
                 }
             }
@@ -265,6 +267,7 @@ impl Cluster {
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
                 if !is_postgres_process(pid) {
+                    self.remove_socket_dir_if_separate();
                     return Ok(true);
                 }
                 std::thread::sleep(Duration::from_millis(50));
@@ -274,6 +277,15 @@ impl Cluster {
             pid,
             log: self.log_file(),
         })
+    }
+
+    /// A /tmp socket folder (long project paths) is removed once the server is gone; it is
+    /// empty then, and `remove_dir` refuses anything else.
+    fn remove_socket_dir_if_separate(&self) {
+        let dir = self.socket_dir();
+        if dir != self.state_dir {
+            let _ = fs::remove_dir(dir);
+        }
     }
 
     /// The last `n` lines of the server log.

@@ -91,6 +91,7 @@ fn start_server() -> Result<TestServer, String> {
             owned: false,
         });
     }
+    remove_abandoned_dirs();
     let dir = std::env::temp_dir().join(format!(
         "nself-test-pg-{}-{:x}",
         std::process::id(),
@@ -148,6 +149,26 @@ fn start_server() -> Result<TestServer, String> {
         }
     }
     Ok(TestServer { admin, owned: true })
+}
+
+/// Removes the folders of test servers whose test process was killed (their server died with
+/// it through the parent-death signal, but nothing removed the folder).
+fn remove_abandoned_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix("nself-test-pg-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok());
+        if let Some(pid) = pid {
+            if !super::process::pid_alive(pid) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
 }
 
 /// Starts `postgres -D data` as a child held by a thread that lives as long as the process.

@@ -129,3 +129,26 @@ fn a_socket_used_by_another_server_is_reported() {
         r.stderr
     );
 }
+
+#[test]
+fn a_long_project_path_gets_its_socket_in_tmp() {
+    let p = Project::nested(&"deep-folder-name/".repeat(6));
+    let doc = p
+        .run(&["db", "status", "--format", "json"], &[])
+        .ok()
+        .json();
+    assert_eq!(doc["reachable"], true, "{doc}");
+    let status = p.run(&["status", "--format", "json"], &[]).ok().json();
+    let socket = std::path::PathBuf::from(status["socket_dir"].as_str().unwrap());
+    assert!(
+        socket.to_string_lossy().starts_with("/tmp/nself-"),
+        "{}",
+        socket.display()
+    );
+    assert!(socket.join(".s.PGSQL.5432").exists());
+    p.run(&["stop"], &[]).ok();
+    assert!(
+        !socket.exists(),
+        "the /tmp socket folder is removed with the server"
+    );
+}

@@ -9,18 +9,25 @@ pub const NSELF: &str = env!("CARGO_BIN_EXE_nself");
 
 /// A temporary project folder; its local database (if any was started) is stopped on drop.
 pub struct Project {
-    pub dir: TempDir,
+    _dir: TempDir,
+    root: PathBuf,
 }
 
 impl Project {
     pub fn new() -> Project {
-        Project {
-            dir: TempDir::new("nself-it").unwrap(),
-        }
+        Project::nested("")
+    }
+
+    /// A project in a subfolder of the temporary folder (e.g. to make a long path).
+    pub fn nested(sub: &str) -> Project {
+        let dir = TempDir::new("nself-it").unwrap();
+        let root = dir.path().join(sub);
+        std::fs::create_dir_all(&root).unwrap();
+        Project { _dir: dir, root }
     }
 
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.root
     }
 
     pub fn write(&self, name: &str, text: &str) -> &Project {
