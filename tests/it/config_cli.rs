@@ -62,28 +62,16 @@ fn environment_selection_through_the_binary() {
 fn unknown_environments_are_rejected_clearly() {
     let p = Project::new();
     let r = p.run(&["--env", "qa", "status"], &[]);
-    assert_eq!(r.code, 2, "{}", r.all());
-    assert!(
-        r.stderr.contains("unknown environment \"qa\"") && r.stderr.contains("staging"),
-        "{}",
-        r.stderr
-    );
+    r.fails(2, &["unknown environment \"qa\"", "staging"]);
     let r = p.run(&["status"], &[("NSELF_ENV", "qa")]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stderr.contains("process environment"), "{}", r.stderr);
+    r.fails(1, &["process environment"]);
 }
 
 #[test]
 fn staging_without_a_database_says_what_to_set() {
     let p = Project::new();
     let r = p.run(&["db", "status", "--env", "staging"], &[]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr.contains("no database configured for staging")
-            && r.stderr.contains(".env.staging"),
-        "{}",
-        r.stderr
-    );
+    r.fails(1, &["no database configured for staging", ".env.staging"]);
     assert!(
         !p.state_dir().exists(),
         "staging must never start the local database"
@@ -95,8 +83,7 @@ fn malformed_env_files_name_the_line_and_hide_values() {
     let p = Project::new();
     p.write(".env", "OK=1\nPOSTGRES_PASSWORD=\"hunter2-secret\" junk\n");
     let r = p.run(&["status"], &[]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stderr.contains(".env:2"), "{}", r.stderr);
+    r.fails(1, &[".env:2"]);
     assert!(!r.all().contains("hunter2-secret"), "{}", r.all());
 }
 

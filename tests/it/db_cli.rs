@@ -182,11 +182,5 @@ fn db_shell_without_psql_says_how_to_install_it() {
     let empty = TempDir::new("nself-empty-bin").unwrap();
     let dir = empty.path().to_str().unwrap();
     let r = p.run(&["db", "shell"], &[("PATH", dir), ("NSELF_PG_BINDIR", dir)]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr.contains("psql not found")
-            && r.stderr.contains("apt-get install postgresql-client"),
-        "{}",
-        r.stderr
-    );
+    r.fails(1, &["psql not found", "apt-get install postgresql-client"]);
 }

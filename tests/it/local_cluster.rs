@@ -18,12 +18,7 @@ fn missing_server_binaries_say_how_to_install_them() {
         &["db", "status"],
         &[("NSELF_PG_BINDIR", empty.path().to_str().unwrap())],
     );
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr.contains("apt-get install postgresql"),
-        "{}",
-        r.stderr
-    );
+    r.fails(1, &["apt-get install postgresql"]);
     assert!(r.stderr.contains("DATABASE_URL"), "{}", r.stderr);
     assert!(
         r.stderr.contains(empty.path().to_str().unwrap()),
@@ -96,12 +91,7 @@ fn a_half_made_data_folder_is_reported_or_remade() {
     let p = Project::new();
     p.write(".nself/postgres/data/some-file", "precious?");
     let r = p.run(&["db", "status"], &[]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr.contains("not a complete PostgreSQL data folder") && r.stderr.contains("rm -rf"),
-        "{}",
-        r.stderr
-    );
+    r.fails(1, &["not a complete PostgreSQL data folder", "rm -rf"]);
     assert!(p.state_dir().join("data/some-file").exists());
 
     // An initdb that nself started and that never finished: safe to redo.
@@ -122,12 +112,7 @@ fn a_socket_used_by_another_server_is_reported() {
     let b = Project::new();
     b.write(".nself/postgres/.s.PGSQL.5432.lock", &format!("{a_pid}\n"));
     let r = b.run(&["start"], &[]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr.contains("another server already uses the socket"),
-        "{}",
-        r.stderr
-    );
+    r.fails(1, &["another server already uses the socket"]);
 }
 
 #[test]
