@@ -113,10 +113,10 @@ fn start(config: &Config, cluster: &Cluster) -> i32 {
                 cluster.data_dir().display()
             );
         }
-        if running.started_now {
+        if let (true, Some(bins)) = (running.started_now, &running.bins) {
             println!(
                 "Local database started: PostgreSQL {} (pid {})",
-                running.bins.version, running.pid
+                bins.version, running.pid
             );
         } else {
             println!("Local database already running (pid {})", running.pid);

@@ -46,7 +46,9 @@ pub struct Running {
     pub pid: i32,
     pub initialized_now: bool,
     pub started_now: bool,
-    pub bins: ServerBins,
+    /// The programs used, when it had to create or start the server (not looked up otherwise:
+    /// probing them costs more than the rest of a warm start).
+    pub bins: Option<ServerBins>,
 }
 
 /// Settings written to `data/nself.conf` on every start, on top of the defaults.
@@ -165,18 +167,23 @@ impl Cluster {
     /// Initialises the cluster if needed and starts it if it is not running. Serialised with
     /// other nself processes by a lock file beside the state folder.
     pub fn ensure_running(&self) -> Result<Running, LocalError> {
+        let already = |pid| Running {
+            pid,
+            initialized_now: false,
+            started_now: false,
+            bins: None,
+        };
+        // The common case needs neither the lock nor the programs.
+        if let Ok(State::Running { pid }) = self.state() {
+            return Ok(already(pid));
+        }
         let _lock = self.lock()?;
         let mut initialized_now = false;
         let state = self.state()?;
-        let bins = find_server(&self.search, self.data_major())?;
         if let State::Running { pid } = state {
-            return Ok(Running {
-                pid,
-                initialized_now,
-                started_now: false,
-                bins,
-            });
+            return Ok(already(pid));
         }
+        let bins = find_server(&self.search, self.data_major())?;
         self.prepare_dirs()?;
         if state == State::NotInitialized {
             self.init(&bins)?;
@@ -215,7 +222,7 @@ impl Cluster {
             pid,
             initialized_now,
             started_now: true,
-            bins,
+            bins: Some(bins),
         })
     }
 
