@@ -145,6 +145,10 @@ impl Cluster {
     }
 
     pub fn state(&self) -> Result<State, LocalError> {
+        if self.run_as.is_none() && self.state_dir.exists() {
+            // Another user's cluster cannot be read, let alone run, by this one.
+            check_owned(&self.state_dir)?;
+        }
         let data = self.data_dir();
         let complete =
             data.join("PG_VERSION").is_file() && data.join("global/pg_control").is_file();
@@ -155,7 +159,7 @@ impl Cluster {
             return Err(LocalError::HalfInitialized { data_dir: data });
         }
         match self.pid_from_file() {
-            Some(pid) if is_postgres_process(pid) => Ok(State::Running { pid }),
+            Some(pid) if is_postgres_process(pid, Some(&data)) => Ok(State::Running { pid }),
             _ => Ok(State::Stopped),
         }
     }
@@ -262,7 +266,7 @@ impl Cluster {
                     .arg(self.data_dir())
                     .args(["-m", mode, "-w", "-s", "-t", "30"]);
                 let ok = run(&mut cmd, Duration::from_secs(45)).is_ok_and(|o| o.status.success());
-                if ok || !is_postgres_process(pid) {
+                if ok || !is_postgres_process(pid, Some(&self.data_dir())) {
                     self.remove_socket_dir_if_separate();
                     return Ok(true);
                 }
@@ -273,7 +277,7 @@ impl Cluster {
             unsafe { libc::kill(pid, libc::SIGINT) };
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
-                if !is_postgres_process(pid) {
+                if !is_postgres_process(pid, Some(&self.data_dir())) {
                     self.remove_socket_dir_if_separate();
                     return Ok(true);
                 }
@@ -325,11 +329,7 @@ impl Cluster {
                     .map_err(|e| LocalError::io("giving the postgres user", dir, e))?;
                 check_reachable(dir, user)?;
             } else {
-                let meta = fs::metadata(dir).map_err(|e| LocalError::io("reading", dir, e))?;
-                // SAFETY: geteuid has no preconditions.
-                if meta.uid() != unsafe { libc::geteuid() } {
-                    return Err(LocalError::NotOwner { dir: dir.clone() });
-                }
+                check_owned(dir)?;
             }
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
                 .map_err(|e| LocalError::io("restricting", dir, e))?;
@@ -424,7 +424,7 @@ impl Cluster {
     fn remove_stale_files(&self) -> Result<(), LocalError> {
         let pid_file = self.data_dir().join("postmaster.pid");
         if let Some(pid) = read_pid(&pid_file) {
-            if !is_postgres_process(pid) {
+            if !is_postgres_process(pid, Some(&self.data_dir())) {
                 remove_if_exists(&pid_file)?;
             }
         } else if pid_file.exists() {
@@ -432,8 +432,13 @@ impl Cluster {
         }
         let socket_dir = self.socket_dir();
         let lock = socket_dir.join(format!(".s.PGSQL.{PORT}.lock"));
+        // The lock's second line names the data folder of the server that holds it.
+        let owner_dir = fs::read_to_string(&lock)
+            .ok()
+            .and_then(|t| t.lines().nth(1).map(PathBuf::from))
+            .filter(|p| p.is_absolute());
         let stale = match read_pid(&lock) {
-            Some(pid) => !is_postgres_process(pid),
+            Some(pid) => !is_postgres_process(pid, owner_dir.as_deref()),
             None => lock.exists(),
         };
         if stale {
@@ -513,6 +518,18 @@ fn remove_if_exists(path: &Path) -> Result<(), LocalError> {
 /// A postgresql.conf string literal.
 fn conf_string(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// `dir` must belong to the current user (who will run the server).
+fn check_owned(dir: &Path) -> Result<(), LocalError> {
+    let meta = fs::metadata(dir).map_err(|e| LocalError::io("reading", dir, e))?;
+    // SAFETY: geteuid has no preconditions.
+    if meta.uid() != unsafe { libc::geteuid() } {
+        return Err(LocalError::NotOwner {
+            dir: dir.to_path_buf(),
+        });
+    }
+    Ok(())
 }
 
 /// Every folder from `/` down to `dir` must be searchable by the server's account.

@@ -136,16 +136,25 @@ pub fn pid_alive(pid: i32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Whether `pid` is a running PostgreSQL server process. Where `/proc` exists the process name
-/// must be `postgres` (a reused pid from a stale pid file is not a server); elsewhere being
-/// alive is all we can tell.
-pub fn is_postgres_process(pid: i32) -> bool {
+/// Whether `pid` is a running PostgreSQL server process, and (given `data_dir`) the one serving
+/// that data folder. Where `/proc` exists the process name must be `postgres` and, when it can
+/// be read, its working folder must be the data folder (the postmaster and its children work
+/// there): a pid reused after a crash is not mistaken for our server. Elsewhere being alive is
+/// all we can tell.
+pub fn is_postgres_process(pid: i32, data_dir: Option<&Path>) -> bool {
     if !pid_alive(pid) {
         return false;
     }
-    match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
-        Ok(comm) => comm.trim() == "postgres",
-        Err(_) => !Path::new("/proc/self").exists(),
+    let comm = match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+        Ok(comm) => comm,
+        Err(_) => return !Path::new("/proc/self").exists(),
+    };
+    if comm.trim() != "postgres" {
+        return false;
+    }
+    match (data_dir, std::fs::read_link(format!("/proc/{pid}/cwd"))) {
+        (Some(dir), Ok(cwd)) => std::fs::canonicalize(dir).is_ok_and(|d| d == cwd),
+        _ => true,
     }
 }
 
@@ -184,7 +193,7 @@ mod tests {
     fn own_pid_is_alive_but_not_postgres() {
         let me = std::process::id() as i32;
         assert!(pid_alive(me));
-        assert!(!is_postgres_process(me));
+        assert!(!is_postgres_process(me, None));
         assert!(!pid_alive(0));
     }
 }

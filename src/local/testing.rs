@@ -57,6 +57,8 @@ pub struct TestServer {
     pub admin: ConnParams,
     /// Whether this is our own cluster (password authentication for every role but `postgres`).
     pub owned: bool,
+    /// Our own cluster's server process.
+    pub pid: Option<i32>,
 }
 
 struct Owned {
@@ -89,6 +91,7 @@ fn start_server() -> Result<TestServer, String> {
         return Ok(TestServer {
             admin,
             owned: false,
+            pid: None,
         });
     }
     remove_abandoned_dirs();
@@ -148,7 +151,11 @@ fn start_server() -> Result<TestServer, String> {
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
-    Ok(TestServer { admin, owned: true })
+    Ok(TestServer {
+        admin,
+        owned: true,
+        pid: Some(pid),
+    })
 }
 
 /// Removes the folders of test servers whose test process was killed (their server died with

@@ -83,6 +83,22 @@ fn start_stop_restart_logs_and_a_stale_pid_file() {
     p.run(&["db", "status"], &[]).ok();
     let after = pid_of(&p);
     assert_ne!(after, std::process::id() as i64);
+
+    // A pid file naming another cluster's live PostgreSQL server (pid reused after a crash).
+    if let Some(other) = nself::local::testing::server().pid {
+        p.run(&["stop"], &[]).ok();
+        std::fs::write(&pid_file, format!("{other}\n{}\n", data_dir.display())).unwrap();
+        assert_eq!(
+            p.run(&["status", "--format", "json"], &[]).ok().json()["state"],
+            "stopped"
+        );
+        p.run(&["start"], &[]).ok();
+        assert_ne!(pid_of(&p), other as i64);
+        assert!(
+            nself::local::process::pid_alive(other),
+            "the other server was left alone"
+        );
+    }
 }
 
 #[test]
