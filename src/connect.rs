@@ -281,7 +281,13 @@ pub fn create_database(client: &mut Client, name: &str) -> Result<(), postgres::
         .query_one("SELECT format('CREATE DATABASE %I', $1::text)", &[&name])?
         .get(0);
     match client.batch_execute(&sql) {
-        Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(()),
+        // Two creators racing: the loser sees either error, depending on timing.
+        Err(e)
+            if e.code() == Some(&SqlState::DUPLICATE_DATABASE)
+                || e.code() == Some(&SqlState::UNIQUE_VIOLATION) =>
+        {
+            Ok(())
+        }
         other => other,
     }
 }

@@ -153,3 +153,35 @@ fn a_long_project_path_gets_its_socket_in_tmp() {
         "the /tmp socket folder is removed with the server"
     );
 }
+
+#[test]
+fn concurrent_first_runs_share_one_cluster() {
+    let p = Project::new();
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let dir = p.path().to_path_buf();
+            std::thread::spawn(move || {
+                let out = std::process::Command::new(super::support::NSELF)
+                    .env_clear()
+                    .env("PATH", std::env::var("PATH").unwrap_or_default())
+                    .args(["db", "status", "--format", "json", "--project-dir"])
+                    .arg(dir)
+                    .output()
+                    .unwrap();
+                super::support::Run::from(out)
+            })
+        })
+        .collect();
+    let mut pids = Vec::new();
+    let mut created = 0;
+    for r in runs {
+        let r = r.join().unwrap();
+        let doc = r.ok().json();
+        pids.push(doc["local"]["pid"].as_i64().unwrap());
+        if doc["local"]["initialized_now"] == true {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1, "exactly one run creates the cluster");
+    assert!(pids.iter().all(|p| *p == pids[0]), "{pids:?}");
+}
