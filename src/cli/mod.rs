@@ -14,7 +14,8 @@ use std::io::IsTerminal;
     name = "nself",
     version,
     about = "Own a PostgreSQL schema's whole life: DBML checked like code, diffed, migrated safely.",
-    propagate_version = true
+    propagate_version = true,
+    after_help = "Examples:\n  nself db status\n  nself db schema check nself/schema.dbml\n  nself --env staging db status\n  nself start && nself db shell"
 )]
 struct Cli {
     #[command(flatten)]
@@ -26,6 +27,9 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Database workflow: schema, migrations, seeds, backups.
+    #[command(
+        after_help = "Examples:\n  nself db status\n  nself db shell -c \"SELECT 1\"\n  nself db schema check nself/schema.dbml"
+    )]
     Db {
         #[command(subcommand)]
         command: DbCommand,

@@ -130,6 +130,8 @@ fn passwords_never_appear_in_output() {
 fn every_command_has_help_with_examples_and_bad_usage_exits_2() {
     let p = Project::new();
     for args in [
+        vec!["--help"],
+        vec!["db", "--help"],
         vec!["start", "--help"],
         vec!["stop", "--help"],
         vec!["status", "--help"],
