@@ -182,29 +182,11 @@ impl Cluster {
             return Ok(already(pid));
         }
         let _lock = self.lock()?;
-        let mut initialized_now = false;
         let state = self.state()?;
         if let State::Running { pid } = state {
             return Ok(already(pid));
         }
-        let bins = find_server(&self.search, self.data_major())?;
-        self.prepare_dirs()?;
-        if state == State::NotInitialized {
-            self.init(&bins)?;
-            initialized_now = true;
-        }
-        if let Some(major) = self.data_major() {
-            if major != bins.major {
-                return Err(LocalError::VersionMismatch {
-                    data_dir: self.data_dir(),
-                    data_major: major,
-                    bins_dir: bins.dir.clone(),
-                    bins_major: bins.major,
-                });
-            }
-        }
-        self.remove_stale_files()?;
-        self.write_settings()?;
+        let (bins, initialized_now) = self.prepare(state)?;
         let mut cmd = server_command(&bins.program("pg_ctl"), self.run_as.as_ref());
         cmd.arg("start")
             .arg("-D")
@@ -235,14 +217,31 @@ impl Cluster {
     pub fn prepare_for_direct_start(&self) -> Result<ServerBins, LocalError> {
         let _lock = self.lock()?;
         let state = self.state()?;
+        self.prepare(state).map(|(bins, _)| bins)
+    }
+
+    /// Everything before the server starts: programs, folders, initdb when needed, a version
+    /// check, stale files, settings. Returns the programs and whether initdb ran.
+    fn prepare(&self, state: State) -> Result<(ServerBins, bool), LocalError> {
         let bins = find_server(&self.search, self.data_major())?;
         self.prepare_dirs()?;
-        if state == State::NotInitialized {
+        let initialized = state == State::NotInitialized;
+        if initialized {
             self.init(&bins)?;
+        }
+        if let Some(major) = self.data_major() {
+            if major != bins.major {
+                return Err(LocalError::VersionMismatch {
+                    data_dir: self.data_dir(),
+                    data_major: major,
+                    bins_dir: bins.dir.clone(),
+                    bins_major: bins.major,
+                });
+            }
         }
         self.remove_stale_files()?;
         self.write_settings()?;
-        Ok(bins)
+        Ok((bins, initialized))
     }
 
     /// The account server programs run as, when it is not the current one.

@@ -99,6 +99,16 @@ fn start_stop_restart_logs_and_a_stale_pid_file() {
             "the other server was left alone"
         );
     }
+
+    // A data folder from another major version is never started by the wrong programs.
+    p.run(&["stop"], &[]).ok();
+    let version_file = data_dir.join("PG_VERSION");
+    let real = std::fs::read_to_string(&version_file).unwrap();
+    std::fs::write(&version_file, "99\n").unwrap();
+    p.run(&["start"], &[])
+        .fails(1, &["made by PostgreSQL 99", "install PostgreSQL 99"]);
+    std::fs::write(&version_file, real).unwrap();
+    p.run(&["start"], &[]).ok();
 }
 
 #[test]
