@@ -3,12 +3,13 @@
 //!
 //! Everything here is a function of a [`Request`]: a snapshot of the process environment, the
 //! project folder and the global flags. This module reads `.env` files from the project folder
-//! and nothing else; it never reads process environment variables itself (only `cli` does), never
+//! and libpq's password file (when no password is configured) and nothing else; it never reads process environment variables itself (only `cli` does), never
 //! connects, never prints. Invariant: a password is never part of an error message or of any
 //! `Display`/`Debug` output; targets show themselves through [`Target::redacted`].
 
 mod conn;
 pub mod dotenv;
+mod pgpass;
 
 pub use conn::{ConnParams, Defaults, ParseError};
 
@@ -348,6 +349,16 @@ fn read_env_file(path: &Path) -> Result<Option<BTreeMap<String, String>>, Config
     ))
 }
 
+/// A file's text if only its owner can read it (libpq ignores a password file others can read).
+fn read_private(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
+}
+
 fn build(
     req: &Request,
     environment: Environment,
@@ -443,6 +454,17 @@ fn build(
             files: names,
         });
     };
+    let mut target = target;
+    if let Target::Server { params, .. } = &mut target {
+        if params.password().is_none() {
+            let file = pg("PGPASSFILE")
+                .map(PathBuf::from)
+                .or_else(|| pg("HOME").map(|h| Path::new(&h).join(".pgpass")));
+            if let Some(text) = file.as_deref().and_then(read_private) {
+                params.set_password(pgpass::lookup(&text, params));
+            }
+        }
+    }
     Ok(Config {
         environment,
         environment_origin,

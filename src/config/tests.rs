@@ -252,3 +252,33 @@ fn errors_never_show_passwords() {
         assert!(!shown.contains("topsecret"), "{shown}");
     }
 }
+
+#[test]
+fn password_file_is_used_only_when_private_and_nothing_else_says() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = project(&[]);
+    let file = dir.path().join("pgpass");
+    std::fs::write(&file, "db:5432:app:app:from-pgpass\n").unwrap_or_else(|e| panic!("{e}"));
+    let pw_of = |process: &[(&str, &str)]| {
+        let mut env = vec![("PGPASSFILE", file.to_str().unwrap_or_default())];
+        env.extend_from_slice(process);
+        match resolve(&request(&dir, &env, None))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .target
+        {
+            Target::Server { params, .. } => params.password().map(str::to_string),
+            Target::Local(_) => panic!("expected a server"),
+        }
+    };
+    let url = ("DATABASE_URL", "postgres://app@db/app");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pw_of(&[url]), None, "a file others can read is ignored");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pw_of(&[url]).as_deref(), Some("from-pgpass"));
+    assert_eq!(
+        pw_of(&[("DATABASE_URL", "postgres://app:given@db/app")]).as_deref(),
+        Some("given")
+    );
+}
