@@ -211,13 +211,8 @@ fn shell(
         params = params.with_dbname(&db);
     }
     let mut cmd = std::process::Command::new(&psql);
-    for key in [
-        "PGSERVICE",
-        "PGSERVICEFILE",
-        "PGOPTIONS",
-        "PGHOSTADDR",
-        "PGPASSFILE",
-    ] {
+    // Settings that would override the ones below; the password file stays usable.
+    for key in ["PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGHOSTADDR"] {
         cmd.env_remove(key);
     }
     cmd.env("PGHOST", &params.host)
