@@ -24,7 +24,14 @@ pub enum Format {
 #[derive(Subcommand, Debug)]
 pub enum LocalCommand {
     /// Start the local database (created on first use in .nself/postgres/).
-    #[command(after_help = "Examples:\n  nself start\n  nself start --project-dir ~/code/my-app")]
+    ///
+    /// The server programs (initdb, pg_ctl, postgres) come from PATH, then the usual install
+    /// folders (/usr/lib/postgresql/<newest>/bin, /usr/pgsql-<n>/bin, Homebrew); NSELF_PG_BINDIR
+    /// names the folder explicitly. The server listens only on a unix socket in .nself/postgres/
+    /// and runs as the `postgres` OS account when nself runs as root.
+    #[command(
+        after_help = "Examples:\n  nself start\n  nself start --project-dir ~/code/my-app\n  NSELF_PG_BINDIR=/usr/lib/postgresql/16/bin nself start"
+    )]
     Start,
     /// Stop the local database.
     #[command(after_help = "Examples:\n  nself stop")]
