@@ -1,10 +1,16 @@
 //! nself: a PostgreSQL schema's whole life in one tool.
 //!
 //! The pipeline is `syntax` (DBML text to a tree and diagnostics) → `ir` (a checked, typed
-//! schema graph) → later `catalog`, `diff`, `emit` and `migrate`. Only `cli` does terminal I/O,
-//! reads environment variables or exits; see ARCHITECTURE.md for the map and its invariants.
+//! schema graph) → later `catalog`, `diff`, `emit` and `migrate`. The database side is `config`
+//! (environment, .env cascade, which database), `local` (the embedded PostgreSQL cluster) and
+//! `connect` (the one way to a `postgres::Client`). Only `cli` does terminal I/O, reads
+//! environment variables or exits; see ARCHITECTURE.md for the map and its invariants.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 pub mod cli;
+pub mod config;
+pub mod connect;
 pub mod diag;
 pub mod ir;
+pub mod local;
 pub mod sql;
 pub mod syntax;

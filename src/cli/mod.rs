@@ -1,6 +1,9 @@
 //! The command line: clap definitions and the only place that reads environment variables,
 //! prints, or decides the exit code (0 success, 1 failure, 2 bad usage).
 
+mod context;
+mod db;
+mod local;
 mod schema;
 
 use clap::{Parser, Subcommand};
@@ -11,9 +14,12 @@ use std::io::IsTerminal;
     name = "nself",
     version,
     about = "Own a PostgreSQL schema's whole life: DBML checked like code, diffed, migrated safely.",
-    propagate_version = true
+    propagate_version = true,
+    after_help = "Examples:\n  nself db status\n  nself db schema check nself/schema.dbml\n  nself --env staging db status\n  nself start && nself db shell"
 )]
 struct Cli {
+    #[command(flatten)]
+    global: context::Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -21,10 +27,15 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Database workflow: schema, migrations, seeds, backups.
+    #[command(
+        after_help = "Examples:\n  nself db status\n  nself db shell -c \"SELECT 1\"\n  nself db schema check nself/schema.dbml"
+    )]
     Db {
         #[command(subcommand)]
         command: DbCommand,
     },
+    #[command(flatten)]
+    Local(local::LocalCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -34,6 +45,8 @@ enum DbCommand {
         #[command(subcommand)]
         command: schema::SchemaCommand,
     },
+    #[command(flatten)]
+    Connection(db::DbConnectionCommand),
 }
 
 /// Exit codes shared by every command.
@@ -62,6 +75,8 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Db { command } => match command {
             DbCommand::Schema { command } => schema::run(command),
+            DbCommand::Connection(command) => db::run(&cli.global, command),
         },
+        Command::Local(command) => local::run(&cli.global, command),
     }
 }

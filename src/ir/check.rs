@@ -15,7 +15,8 @@ pub type SchemaGraph = DiGraph<usize, usize>;
 
 pub fn graph(schema: &Schema) -> SchemaGraph {
     let mut g = DiGraph::with_capacity(schema.tables.len(), schema.refs.len());
-    let mut index: HashMap<&QualifiedName, NodeIndex> = HashMap::with_capacity_and_hasher(schema.tables.len(), Default::default());
+    let mut index: HashMap<&QualifiedName, NodeIndex> =
+        HashMap::with_capacity_and_hasher(schema.tables.len(), Default::default());
     for (i, t) in schema.tables.iter().enumerate() {
         index.insert(&t.name, g.add_node(i));
     }
@@ -92,7 +93,8 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
     let mut partial_refs = Vec::new();
     // Tables: merge partials, then names and aliases.
     let mut out_tables = Vec::with_capacity(tables.len());
-    let mut by_name: HashMap<QualifiedName, (usize, Span)> = HashMap::with_capacity_and_hasher(tables.len(), Default::default());
+    let mut by_name: HashMap<QualifiedName, (usize, Span)> =
+        HashMap::with_capacity_and_hasher(tables.len(), Default::default());
     let mut by_alias: HashMap<String, (usize, Span)> = HashMap::default();
     for lt in tables {
         let mut table = lt.table;

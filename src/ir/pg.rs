@@ -39,7 +39,9 @@ impl<'a> Index<'a> {
         }
     }
     pub fn table(&self, name: &QualifiedName) -> Option<&'a Table> {
-        self.tables.get(&(name.schema.as_str(), name.name.as_str())).copied()
+        self.tables
+            .get(&(name.schema.as_str(), name.name.as_str()))
+            .copied()
     }
     pub fn enum_(&self, schema: &str, name: &str) -> Option<&'a EnumType> {
         self.enums.get(&(schema, name)).copied()

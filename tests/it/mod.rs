@@ -1,3 +1,10 @@
+//! Integration test modules; add yours here.
+
 mod check_cli;
 mod check_corpus;
+mod config_cli;
 mod conformance;
+mod connect_errors;
+mod db_cli;
+mod local_cluster;
+mod support;

@@ -1,0 +1,130 @@
+//! Helpers shared by the integration tests: running the real `nself` binary in a temporary
+//! project with a controlled environment, and stopping any local database it started.
+
+use nself::local::testing::TempDir;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const NSELF: &str = env!("CARGO_BIN_EXE_nself");
+
+/// A temporary project folder; its local database (if any was started) is stopped on drop.
+pub struct Project {
+    _dir: TempDir,
+    root: PathBuf,
+}
+
+impl Project {
+    pub fn new() -> Project {
+        Project::nested("")
+    }
+
+    /// A project in a subfolder of the temporary folder (e.g. to make a long path).
+    pub fn nested(sub: &str) -> Project {
+        let dir = TempDir::new("nself-it").unwrap();
+        let root = dir.path().join(sub);
+        std::fs::create_dir_all(&root).unwrap();
+        Project { _dir: dir, root }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> &Project {
+        let path = self.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    /// Runs nself in this project with a clean environment: PATH plus `env`.
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(NSELF);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .current_dir(self.path())
+            .args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::from(cmd.output().unwrap())
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.path().join(".nself").join("postgres")
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        if self.state_dir().join("data").exists() {
+            let _ = Command::new(NSELF)
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .arg("stop")
+                .arg("--project-dir")
+                .arg(self.path())
+                .output();
+        }
+    }
+}
+
+/// The outcome of one run, with stdout and stderr as text.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Run {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts the exit code and that stderr mentions every one of `needles`.
+    #[track_caller]
+    pub fn fails(&self, code: i32, needles: &[&str]) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        for n in needles {
+            assert!(
+                self.stderr.contains(n),
+                "stderr lacks {n:?}:\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
+        })
+    }
+}
