@@ -128,8 +128,16 @@ fn attr_value_span(v: &AttrValue) -> Span {
     }
 }
 
+/// Setting words joined by single spaces, lower-cased (`Not Null` gives `not null`).
 fn words(w: &[Name]) -> String {
-    w.iter().map(|n| lc(&n.text)).collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(w.iter().map(|n| n.text.len() + 1).sum());
+    for (i, n) in w.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.extend(n.text.chars().map(|c| c.to_ascii_lowercase()));
+    }
+    out
 }
 
 /// The text of a value that should be a string literal.

@@ -113,7 +113,7 @@ impl Table {
 /// A column type as written in DBML, split into its parts (`varchar(255)[]` gives name
 /// `varchar`, args `["255"]`, one array dimension). Canonical PostgreSQL forms are computed
 /// from this by the PostgreSQL layer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct TypeRef {
     pub schema: Option<String>,
     pub name: String,

@@ -21,6 +21,9 @@ pub enum Resolved<'a> {
 pub struct Index<'a> {
     tables: FxHashMap<(&'a str, &'a str), &'a Table>,
     enums: FxHashMap<(&'a str, &'a str), &'a EnumType>,
+    /// Built-in lookups by the type as written: schemas repeat a handful of types thousands of
+    /// times, and a lookup normalises and allocates.
+    builtins: std::cell::RefCell<FxHashMap<&'a TypeRef, Result<pgtypes::Builtin, TypeError>>>,
 }
 
 impl<'a> Index<'a> {
@@ -36,6 +39,7 @@ impl<'a> Index<'a> {
                 .iter()
                 .map(|e| ((e.name.schema.as_str(), e.name.name.as_str()), e))
                 .collect(),
+            builtins: std::cell::RefCell::default(),
         }
     }
     pub fn table(&self, name: &QualifiedName) -> Option<&'a Table> {
@@ -49,7 +53,7 @@ impl<'a> Index<'a> {
 }
 
 /// Resolves a DBML column type against PostgreSQL's built-ins and the schema's enums.
-pub fn resolve_type<'a>(index: &Index<'a>, table: &QualifiedName, ty: &TypeRef) -> Resolved<'a> {
+pub fn resolve_type<'a>(index: &Index<'a>, table: &QualifiedName, ty: &'a TypeRef) -> Resolved<'a> {
     let find_enum = |s: &str| index.enum_(s, &ty.name);
     if let Some(s) = &ty.schema {
         if let Some(e) = find_enum(s) {
@@ -67,8 +71,16 @@ pub fn resolve_type<'a>(index: &Index<'a>, table: &QualifiedName, ty: &TypeRef) 
             name: ty.to_string(),
         });
     }
-    let args: Vec<&str> = ty.args.iter().map(String::as_str).collect();
-    match pgtypes::lookup(&ty.name, &args, ty.array_dims) {
+    let result = index
+        .builtins
+        .borrow_mut()
+        .entry(ty)
+        .or_insert_with(|| {
+            let args: Vec<&str> = ty.args.iter().map(String::as_str).collect();
+            pgtypes::lookup(&ty.name, &args, ty.array_dims)
+        })
+        .clone();
+    match result {
         Ok(b) => Resolved::Builtin(b),
         Err(e) => Resolved::Unknown(e),
     }
