@@ -322,13 +322,25 @@ pub struct Lexer<'a> {
     line_is_use: bool,
     /// A top-level block just closed: the next token starts a new line.
     pending_newline_after: bool,
+    /// Where this lexer stops (the end of the source, or a split point; see `parser`).
+    end: usize,
+    /// A token ran past `end`: the split point was not a clean line boundary.
+    pub crossed_end: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl<'a> Lexer<'a> {
     pub fn new(src: &'a str, file: FileId) -> Lexer<'a> {
+        Lexer::range(src, file, 0, src.len())
+    }
+
+    /// Lexes `src[start..end]` with positions relative to the whole of `src`. `start` must be
+    /// the start of a top-level line; [`Lexer::clean_end`] tells afterwards whether `end` was.
+    pub fn range(src: &'a str, file: FileId, start: usize, end: usize) -> Lexer<'a> {
+        let mut raw = Raw::lexer(src);
+        raw.bump(start.min(src.len()));
         Lexer {
-            raw: Raw::lexer(src),
+            raw,
             file,
             src,
             stack: Vec::new(),
@@ -340,8 +352,16 @@ impl<'a> Lexer<'a> {
             ended_line: true,
             line_is_use: false,
             pending_newline_after: false,
+            end: end.min(src.len()),
+            crossed_end: false,
             diagnostics: Vec::new(),
         }
+    }
+
+    /// After lexing to the end: whether the range ended at top level between tokens, so that
+    /// lexing the rest separately gives the same tokens as lexing everything at once.
+    pub fn clean_end(&self) -> bool {
+        !self.crossed_end && self.stack.is_empty() && self.skipping == 0
     }
 
     fn span(&self, s: usize, e: usize) -> Span {
@@ -365,6 +385,12 @@ impl<'a> Lexer<'a> {
             };
             let range = self.raw.span();
             let (s, e) = (range.start, range.end);
+            if s >= self.end {
+                return self.close_at_eof();
+            }
+            if e > self.end {
+                self.crossed_end = true;
+            }
             let text = &self.src[s..e];
             let tight = self.prev_end == Some(s);
             let raw = match raw {
@@ -550,7 +576,7 @@ impl<'a> Lexer<'a> {
                 "expected a matching `{close}` before the end of the file"
             )),
         );
-        let n = self.src.len();
+        let n = self.end;
         Some((n, tok, n))
     }
 }
@@ -567,7 +593,7 @@ impl<'a> Iterator for Lexer<'a> {
             }
             None if !self.ended_line => {
                 self.ended_line = true;
-                let n = self.src.len();
+                let n = self.end;
                 Some((n, Tok::Newline, n))
             }
             None => None,

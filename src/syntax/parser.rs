@@ -47,23 +47,119 @@ pub(crate) fn unbox<T>(v: Vec<Box<T>>) -> Vec<T> {
     v.into_iter().map(|b| *b).collect()
 }
 
+/// Files at least this large are parsed in two halves on two threads.
+const PARALLEL_MIN_BYTES: usize = 256 * 1024;
+
 /// Parses one file. The tree is always returned; problems are in the diagnostics.
+///
+/// A large file is cut at a top-level line boundary near its middle and the halves are parsed
+/// on two threads. The grammar ends every top-level line at its newline, so the result is the
+/// same as parsing the whole; if the cut turns out not to be a clean boundary (the first half's
+/// lexer ends inside brackets or a token runs over the cut), the file is parsed in one piece.
 pub fn parse(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
-    let mut lexer = Lexer::new(src, file);
+    if src.len() >= PARALLEL_MIN_BYTES
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+    {
+        if let Some(at) = split_point(src, src.len() / 2) {
+            if let Some(result) = parse_split(src, file, at) {
+                return result;
+            }
+        }
+    }
+    parse_whole(src, file)
+}
+
+/// Parses the whole of `src` on the current thread.
+pub fn parse_whole(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
+    parse_range(src, file, 0, src.len()).0
+}
+
+/// Parses `src` cut at `at` (on two threads); `None` when `at` is not a clean boundary.
+pub fn parse_split(src: &str, file: FileId, at: usize) -> Option<(File, Vec<Diagnostic>)> {
+    std::thread::scope(|scope| {
+        let first = scope.spawn(|| parse_range(src, file, 0, at));
+        let (second, _) = parse_range(src, file, at, src.len());
+        let ((mut tree, mut diags), clean) = first.join().ok()?;
+        if !clean {
+            return None;
+        }
+        tree.items.extend(second.0.items);
+        diags.extend(second.1);
+        Some((tree, diags))
+    })
+}
+
+/// The first top-level line start at or after `from` that begins with a letter, found by a
+/// quick scan that skips strings, quoted names, expressions and comments and counts brackets.
+/// A heuristic: [`parse_split`] verifies the cut with the real lexer.
+pub fn split_point(src: &str, from: usize) -> Option<usize> {
+    let b = src.as_bytes();
+    let find = |mut i: usize, close: &[u8], multiline: bool, escapes: bool| -> usize {
+        while i < b.len() {
+            if b[i..].starts_with(close) {
+                return i + close.len();
+            }
+            match b[i] {
+                b'\\' if escapes => i += 2,
+                b'\n' if !multiline => return i,
+                _ => i += 1,
+            }
+        }
+        b.len()
+    };
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\'' if b[i + 1..].starts_with(b"''") => i = find(i + 3, b"\'\'\'", true, true),
+            b'\'' => i = find(i + 1, b"\'", false, true),
+            b'"' => i = find(i + 1, b"\"", false, true),
+            b'`' => i = find(i + 1, b"`", true, false),
+            b'/' if b.get(i + 1) == Some(&b'/') => i = find(i + 2, b"\n", false, false),
+            b'/' if b.get(i + 1) == Some(&b'*') => i = find(i + 2, b"*/", true, false),
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'\n' => {
+                i += 1;
+                if i >= from && depth == 0 && b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+                    return Some(i);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Parses `src[start..end]`; also says whether the range ended cleanly at top level.
+fn parse_range(
+    src: &str,
+    file: FileId,
+    start: usize,
+    end: usize,
+) -> ((File, Vec<Diagnostic>), bool) {
+    let mut lexer = Lexer::range(src, file, start, end);
     let mut recovered = Vec::new();
     let result = grammar::FileParser::new().parse(file, &mut recovered, &mut lexer);
+    let clean = lexer.clean_end();
     let mut diags = std::mem::take(&mut lexer.diagnostics);
     let ast = match result {
         Ok(ast) => ast,
         Err(e) => {
-            diags.extend(convert(e, file, src.len()));
+            diags.extend(convert(e, file, end));
             File { items: Vec::new() }
         }
     };
     for r in recovered {
-        diags.extend(convert(r.error, file, src.len()));
+        diags.extend(convert(r.error, file, end));
     }
-    (ast, diags)
+    ((ast, diags), clean)
 }
 
 fn describe_expected(expected: &[String]) -> Option<String> {
