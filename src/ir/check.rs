@@ -51,7 +51,7 @@ impl Ctx<'_> {
 pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
     let mut cx = Ctx { diags };
     let Lowered {
-        project,
+        projects,
         tables,
         partials,
         enums,
@@ -62,6 +62,31 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
         view_refs,
         note_names,
     } = lowered;
+
+    // One project; one sticky note of each name.
+    if let Some((_, first)) = projects.first() {
+        for (_, span) in &projects[1..] {
+            cx.diags.push(
+                Diagnostic::error(codes::REDEFINED, "a project is declared twice", *span)
+                    .with_secondary(*first, "first declared here"),
+            );
+        }
+    }
+    let mut notes_seen: HashMap<&str, Span> = HashMap::default();
+    for (n, span) in &note_names {
+        if let Some(&prev) = notes_seen.get(n.as_str()) {
+            cx.diags.push(
+                Diagnostic::error(
+                    codes::REDEFINED,
+                    format!("note `{n}` is declared twice"),
+                    *span,
+                )
+                .with_secondary(prev, "first declared here"),
+            );
+        } else {
+            notes_seen.insert(n, *span);
+        }
+    }
 
     // Partials by name.
     let mut partial_by_name: HashMap<String, usize> = HashMap::default();
@@ -555,7 +580,7 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
     }
 
     Schema {
-        project: project.map(|p| p.0),
+        project: projects.into_iter().next().map(|p| p.0),
         enums: out_enums,
         tables: out_tables,
         refs: out_refs,

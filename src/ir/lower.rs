@@ -75,7 +75,8 @@ pub struct RawGroup {
 
 #[derive(Clone, Debug, Default)]
 pub struct Lowered {
-    pub project: Option<(ProjectInfo, Span)>,
+    /// Every `Project` declared (more than one is reported by `check`).
+    pub projects: Vec<(ProjectInfo, Span)>,
     pub tables: Vec<LoweredTable>,
     pub partials: Vec<Partial>,
     pub enums: Vec<(EnumType, Span, Vec<Span>)>,
@@ -89,10 +90,40 @@ pub struct Lowered {
     pub note_names: Vec<(String, Span)>,
 }
 
+/// Lowers lines one at a time. It keeps no state across lines (what spans lines, such as a
+/// project declared twice, is `check`'s business), so lines may be lowered in any grouping and
+/// the results joined with [`Lowered::append`].
+impl Lowered {
+    /// Appends what lowering later lines produced.
+    pub fn append(&mut self, other: Lowered) {
+        let Lowered {
+            projects,
+            tables,
+            partials,
+            enums,
+            refs,
+            groups,
+            notes,
+            records,
+            view_refs,
+            note_names,
+        } = other;
+        self.projects.extend(projects);
+        self.tables.extend(tables);
+        self.partials.extend(partials);
+        self.enums.extend(enums);
+        self.refs.extend(refs);
+        self.groups.extend(groups);
+        self.notes.extend(notes);
+        self.records.extend(records);
+        self.view_refs.extend(view_refs);
+        self.note_names.extend(note_names);
+    }
+}
+
 pub struct Lowerer<'d> {
     pub diags: &'d mut Vec<Diagnostic>,
     pub out: Lowered,
-    note_names: HashMap<String, Span>,
 }
 
 fn lc(s: &str) -> String {
@@ -186,7 +217,6 @@ impl<'d> Lowerer<'d> {
         Lowerer {
             diags,
             out: Lowered::default(),
-            note_names: HashMap::default(),
         }
     }
 
@@ -424,16 +454,6 @@ impl<'d> Lowerer<'d> {
         };
         if let Some(n) = name {
             self.out.note_names.push((n.text.clone(), n.span));
-            if let Some(prev) = self.note_names.insert(n.text.clone(), n.span) {
-                self.diags.push(
-                    Diagnostic::error(
-                        codes::REDEFINED,
-                        format!("note `{}` is declared twice", n.text),
-                        n.span,
-                    )
-                    .with_secondary(prev, "first declared here"),
-                );
-            }
         }
         if let Some(attrs) = h.settings {
             let mut seen: HashMap<String, Span> = HashMap::default();
@@ -478,14 +498,6 @@ impl<'d> Lowerer<'d> {
 
     fn project(&mut self, l: &Line, kw: &Name) {
         let h = self.header(l, kw);
-        if let Some((_, prev)) = &self.out.project {
-            let prev = *prev;
-            self.diags.push(
-                Diagnostic::error(codes::REDEFINED, "a project is declared twice", kw.span)
-                    .with_secondary(prev, "first declared here"),
-            );
-            return;
-        }
         let mut info = ProjectInfo {
             name: h.name.and_then(expr_text),
             ..ProjectInfo::default()
@@ -548,7 +560,7 @@ impl<'d> Lowerer<'d> {
                 ),
             }
         }
-        self.out.project = Some((info, l.span));
+        self.out.projects.push((info, kw.span));
     }
 
     fn table(&mut self, l: &Line, kw: &Name, partial: bool) {

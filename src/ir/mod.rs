@@ -207,19 +207,7 @@ impl Builder {
                 }
             }
         }
-        let lowered = {
-            let mut lw = lower::Lowerer::new(&mut diags);
-            for (l, alias) in lines {
-                let before = lw.out.tables.len();
-                lw.file_line(l);
-                if let (Some(a), true) = (alias, lw.out.tables.len() > before) {
-                    if let Some(t) = lw.out.tables.last_mut() {
-                        t.table.alias = Some(a);
-                    }
-                }
-            }
-            lw.out
-        };
+        let lowered = lower_lines(&lines, &mut diags);
         // The trees are no longer needed: free them on another thread while checking goes on
         // (a 5,000-table tree takes as long to free as to check).
         let files = std::mem::take(&mut self.files);
@@ -239,6 +227,54 @@ impl Builder {
             diagnostics: diags,
         }
     }
+}
+
+/// Projects with at least this many top-level lines are lowered in two halves on two threads.
+const PARALLEL_MIN_LINES: usize = 4096;
+
+/// Lowers the project's lines in order (in two halves on two threads for large projects: the
+/// lowerer keeps no state across lines, so the halves join by concatenation).
+fn lower_lines(lines: &[(&Line, Option<String>)], diags: &mut Vec<Diagnostic>) -> lower::Lowered {
+    fn run(lines: &[(&Line, Option<String>)], diags: &mut Vec<Diagnostic>) -> lower::Lowered {
+        let mut lw = lower::Lowerer::new(diags);
+        for (l, alias) in lines {
+            let before = lw.out.tables.len();
+            lw.file_line(l);
+            if let (Some(a), true) = (alias, lw.out.tables.len() > before) {
+                if let Some(t) = lw.out.tables.last_mut() {
+                    t.table.alias = Some(a.clone());
+                }
+            }
+        }
+        lw.out
+    }
+    let parallel = lines.len() >= PARALLEL_MIN_LINES
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    if !parallel {
+        return run(lines, diags);
+    }
+    let (first, second) = lines.split_at(lines.len() / 2);
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(|| {
+            let mut d = Vec::new();
+            let out = run(first, &mut d);
+            (out, d)
+        });
+        let mut d2 = Vec::new();
+        let out2 = run(second, &mut d2);
+        let (mut out, d1) = match handle.join() {
+            Ok(r) => r,
+            // The other half panicked: lower it here instead, so the panic shows up as usual.
+            Err(_) => {
+                let mut d = Vec::new();
+                (run(first, &mut d), d)
+            }
+        };
+        out.append(out2);
+        diags.extend(d1);
+        diags.extend(d2);
+        out
+    })
 }
 
 /// Picks from `lines` what a `use` specifier list names (all of them for `*`), with aliases.
