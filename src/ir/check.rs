@@ -9,8 +9,9 @@ use crate::diag::{Diagnostic, Span};
 use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-/// The graph of tables (nodes, by index into `Schema::tables`) and references (edges from the
-/// referencing table to the referenced one, by index into `Schema::refs`).
+/// The graph of tables (nodes, by index into `Schema::tables`) and foreign keys (edges from the
+/// referencing table to the referenced one, by index into `Schema::refs`). Many-to-many refs
+/// have no foreign key of their own and no edge.
 pub type SchemaGraph = DiGraph<usize, usize>;
 
 pub fn graph(schema: &Schema) -> SchemaGraph {
@@ -21,7 +22,10 @@ pub fn graph(schema: &Schema) -> SchemaGraph {
         index.insert(&t.name, g.add_node(i));
     }
     for (i, r) in schema.refs.iter().enumerate() {
-        if let (Some(&a), Some(&b)) = (index.get(&r.left.table), index.get(&r.right.table)) {
+        let Some((from, to)) = r.fk_sides() else {
+            continue;
+        };
+        if let (Some(&a), Some(&b)) = (index.get(&from.table), index.get(&to.table)) {
             g.add_edge(a, b, i);
         }
     }

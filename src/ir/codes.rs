@@ -48,3 +48,4 @@ pub const PG_NAME_TOO_LONG: &str = "W0605";
 pub const PG_REF_TYPE_MISMATCH: &str = "W0606";
 pub const PG_DEFAULT_TYPE: &str = "W0607";
 pub const PG_BAD_MODIFIER: &str = "W0608";
+pub const PG_REQUIRED_CYCLE: &str = "W0609";

@@ -237,6 +237,67 @@ pub fn check(schema: &Schema, diags: &mut Vec<Diagnostic>) {
     for r in &schema.refs {
         check_ref(&index, r, diags);
     }
+    check_required_cycles(schema, &index, diags);
+}
+
+/// Tables that reference each other in a cycle through NOT NULL foreign keys can never get
+/// their first row (each insert needs a row of the next table first), unless the constraints
+/// are deferred, which DBML cannot say.
+fn check_required_cycles(schema: &Schema, index: &Index<'_>, diags: &mut Vec<Diagnostic>) {
+    let mut g = super::check::graph(schema);
+    g.retain_edges(|g, e| {
+        let Some(r) = g.edge_weight(e).and_then(|&i| schema.refs.get(i)) else {
+            return false;
+        };
+        let Some((from, _)) = r.fk_sides() else {
+            return false;
+        };
+        let Some(t) = index.table(&from.table) else {
+            return false;
+        };
+        from.columns.iter().all(|c| {
+            t.column(c)
+                .is_some_and(|c| c.primary_key || c.nullable == Some(false))
+        })
+    });
+    for scc in petgraph::algo::tarjan_scc(&g) {
+        if scc.len() < 2 {
+            continue;
+        }
+        let members: rustc_hash::FxHashSet<_> = scc.iter().copied().collect();
+        let mut refs: Vec<usize> = g
+            .edge_indices()
+            .filter(|&e| {
+                g.edge_endpoints(e)
+                    .is_some_and(|(a, b)| members.contains(&a) && members.contains(&b))
+            })
+            .filter_map(|e| g.edge_weight(e).copied())
+            .collect();
+        refs.sort_unstable();
+        let mut names: Vec<String> = scc
+            .iter()
+            .filter_map(|&n| g.node_weight(n))
+            .filter_map(|&i| schema.tables.get(i))
+            .map(|t| format!("`{}`", t.name))
+            .collect();
+        names.sort();
+        let Some((&first, rest)) = refs.split_first() else {
+            continue;
+        };
+        let mut d = Diagnostic::warning(
+            codes::PG_REQUIRED_CYCLE,
+            format!(
+                "{} reference each other through NOT NULL foreign keys: none of them can get a first row",
+                names.join(", ")
+            ),
+            span_of(schema.refs[first].origin),
+        )
+        .with_help("make one of these columns nullable, so that a row can be inserted before the row it points to");
+        for &i in rest {
+            d = d.with_secondary(span_of(schema.refs[i].origin), "part of the cycle");
+        }
+        diags.push(d);
+    }
 }
 
 fn check_default(
