@@ -1088,15 +1088,11 @@ mod tests {
     }
 
     /// Creates the objects of `replay_session_*` on a live server and compares every name
-    /// with [`SchemaNames`]. Run with
-    /// `NSELF_TEST_PG="host=/tmp/sock user=postgres" cargo test -- --ignored`.
+    /// with [`SchemaNames`]. Runs against the test suite's own throwaway cluster.
     #[test]
-    #[ignore = "needs a PostgreSQL 15 server in NSELF_TEST_PG"]
     fn live_server_agrees() {
-        let Ok(conn) = std::env::var("NSELF_TEST_PG") else {
-            return;
-        };
-        let mut c = postgres::Client::connect(&conn, postgres::NoTls).unwrap();
+        let db = crate::local::testing::fresh_database();
+        let mut c = db.client();
         let b63 = s(63, "b");
         let setup = format!(
             "DROP SCHEMA IF EXISTS nself_names CASCADE; CREATE SCHEMA nself_names;
@@ -1147,12 +1143,9 @@ mod tests {
 
     /// Checks [`EXPRESSION_CASES`] on a live server (see `live_server_agrees`).
     #[test]
-    #[ignore = "needs a PostgreSQL 15 server in NSELF_TEST_PG"]
     fn expression_names_match_live_server() {
-        let Ok(conn) = std::env::var("NSELF_TEST_PG") else {
-            return;
-        };
-        let mut c = postgres::Client::connect(&conn, postgres::NoTls).unwrap();
+        let db = crate::local::testing::fresh_database();
+        let mut c = db.client();
         c.batch_execute(
             "DROP SCHEMA IF EXISTS nself_expr CASCADE; CREATE SCHEMA nself_expr;
              SET search_path = nself_expr; CREATE TYPE comp AS (field int);",

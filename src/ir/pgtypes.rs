@@ -9,8 +9,8 @@
 //! ([`compatible_for_fk`]).
 //!
 //! Every canonical spelling, modifier rule and foreign-key pair here was checked against a
-//! PostgreSQL 15.18 server (see the tests; `live_server_agrees` re-runs the check when
-//! `NSELF_TEST_PG` names a server). This module never guesses about types it does not know:
+//! PostgreSQL 15.18 server (see the tests; `live_server_agrees` re-runs the check on the
+//! test suite's own cluster). This module never guesses about types it does not know:
 //! [`lookup`] reports [`TypeError::Unknown`] and the caller decides whether the name is an
 //! enum, an extension's type or a mistake. It never does I/O.
 
@@ -1356,15 +1356,11 @@ mod tests {
         assert!(parse("").is_err());
     }
 
-    /// Re-checks the tables above against a live server. Run with
-    /// `NSELF_TEST_PG="host=/tmp/sock user=postgres" cargo test -- --ignored`.
+    /// Re-checks the tables above against a live server. Runs against the test suite's own throwaway cluster.
     #[test]
-    #[ignore = "needs a PostgreSQL 15 server in NSELF_TEST_PG"]
     fn live_server_agrees() {
-        let Ok(conn) = std::env::var("NSELF_TEST_PG") else {
-            return;
-        };
-        let mut c = postgres::Client::connect(&conn, postgres::NoTls).unwrap();
+        let db = crate::local::testing::fresh_database();
+        let mut c = db.client();
         c.batch_execute("DROP SCHEMA IF EXISTS nself_pgtypes CASCADE; CREATE SCHEMA nself_pgtypes")
             .unwrap();
         for (i, (spelling, expected)) in CANONICAL.iter().enumerate() {

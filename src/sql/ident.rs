@@ -294,15 +294,11 @@ mod tests {
         );
     }
 
-    /// Compares [`KEYWORDS`] and [`quote_ident`] with a live server. Run with
-    /// `NSELF_TEST_PG="host=/tmp/sock user=postgres" cargo test -- --ignored`.
+    /// Compares [`KEYWORDS`] and [`quote_ident`] with a live server. Runs against the test suite's own throwaway cluster.
     #[test]
-    #[ignore = "needs a PostgreSQL 15 server in NSELF_TEST_PG"]
     fn keywords_match_live_server() {
-        let Ok(conn) = std::env::var("NSELF_TEST_PG") else {
-            return;
-        };
-        let mut client = postgres::Client::connect(&conn, postgres::NoTls).unwrap();
+        let db = crate::local::testing::fresh_database();
+        let mut client = db.client();
         let rows = client
             .query(
                 "SELECT word, catcode::text, quote_ident(word) FROM pg_get_keywords() \

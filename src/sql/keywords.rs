@@ -2,8 +2,8 @@
 //!
 //! Generated from `SELECT word, catcode FROM pg_get_keywords() ORDER BY word COLLATE "C"` on a
 //! PostgreSQL 15.18 server (460 words: 309 unreserved, 51 column-name, 23 type/function-name,
-//! 77 reserved). The ignored test `ident::tests::keywords_match_live_server` compares this table
-//! with a live server again. This module owns the data only; the quoting rule lives in
+//! 77 reserved). The test `ident::tests::keywords_match_live_server` compares this table
+//! with the test cluster again. This module owns the data only; the quoting rule lives in
 //! [`super::ident`].
 
 /// The category a keyword belongs to in PostgreSQL's grammar (`catcode` of `pg_get_keywords()`).
