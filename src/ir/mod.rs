@@ -408,3 +408,44 @@ fn select<'a>(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where each ref puts its foreign key, as the reference's PostgreSQL output does
+    /// (checked with `shared/tools/dbml-oracle.js --sql`).
+    #[test]
+    fn foreign_keys_sit_where_the_reference_puts_them() {
+        let p = compile_str(
+            "fk.dbml",
+            "Table users { id int [pk] }\n\
+             Table profiles {\n  id int [pk]\n  user_id int [ref: - users.id]\n  owner_id int [ref: > users.id]\n  fan_id int [ref: < users.id]\n}\n\
+             Ref: users.id - profiles.id\n",
+        );
+        assert!(!p.has_errors(), "{:?}", p.diagnostics);
+        let fks: Vec<(String, String)> = p
+            .schema
+            .refs
+            .iter()
+            .filter_map(|r| r.fk_sides())
+            .map(|(from, to)| {
+                (
+                    format!("{}.{}", from.table.name, from.columns.join(",")),
+                    format!("{}.{}", to.table.name, to.columns.join(",")),
+                )
+            })
+            .collect();
+        let want = [
+            ("profiles.user_id", "users.id"),
+            ("profiles.owner_id", "users.id"),
+            ("users.id", "profiles.fan_id"),
+            ("profiles.id", "users.id"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(fks, want);
+    }
+}
