@@ -109,6 +109,10 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         Ok((s, f)) => (Some(s), Some(f), None),
         Err(e) => (None, None, Some(e.to_string())),
     };
+    let mut session = session;
+    let migrations = session
+        .as_mut()
+        .map(|s| super::migrate::summary(config, &mut s.client));
     let local = session.as_ref().and_then(|s| s.local.as_ref());
     if format == Format::Json {
         let doc = serde_json::json!({
@@ -129,7 +133,7 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
                 "initialized_now": r.initialized_now,
                 "data_dir": config.local.state_dir.join("data"),
             })),
-            "migrations": NOT_TRACKED,
+            "migrations": migrations.as_ref().map(|m| m.1.clone()),
             "last_backup": NOT_TRACKED,
             "schema_matches": NOT_TRACKED,
         });
@@ -171,7 +175,9 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         (None, Some(_)) => println!("Connection:   failed (reason below)"),
         (None, None) => {}
     }
-    println!("Migrations:   {NOT_TRACKED}");
+    if let Some((line, _)) = &migrations {
+        println!("Migrations:   {line}");
+    }
     println!("Last backup:  {NOT_TRACKED}");
     println!("Schema file:  {NOT_TRACKED} (nself/schema.dbml)");
     if let Some(e) = error {
