@@ -7,4 +7,5 @@ mod conformance;
 mod connect_errors;
 mod db_cli;
 mod local_cluster;
+mod migrate;
 mod support;
