@@ -313,7 +313,7 @@ fn a_runner_killed_at_any_moment_leaves_tracking_matching_the_schema() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.below(120)));
+        std::thread::sleep(Duration::from_millis(rng.below(70)));
         // SIGKILL: no chance to clean up.
         unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
         let status = child.wait().unwrap();

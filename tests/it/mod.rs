@@ -8,4 +8,5 @@ mod connect_errors;
 mod db_cli;
 mod local_cluster;
 mod migrate;
+mod policy_cli;
 mod support;
