@@ -80,7 +80,7 @@ pub enum MigrateError {
     /// runs outside a transaction, see `dirty`).
     Statement {
         what: String,
-        error: StatementError,
+        error: Box<StatementError>,
         /// The migration ran outside a transaction and is now marked dirty.
         dirty: bool,
     },

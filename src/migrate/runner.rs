@@ -173,11 +173,11 @@ pub fn run_steps(
     file: &str,
     text: &str,
     steps: &[Step],
-) -> Result<(), StatementError> {
+) -> Result<(), Box<StatementError>> {
     for step in steps {
         client
             .batch_execute(&step.sql)
-            .map_err(|e| locate(file, text, step, &e))?;
+            .map_err(|e| Box::new(locate(file, text, step, &e)))?;
     }
     Ok(())
 }
