@@ -783,3 +783,46 @@ fn performance_of_one_hundred_small_migrations() {
         runner.saturating_sub(psql)
     );
 }
+
+#[test]
+fn lock_timeout_and_statement_timeout_are_applied() {
+    let db = fresh_database();
+    let p = project(&[(
+        "001_slow.sql",
+        "CREATE TABLE slow (id int);\nSELECT pg_sleep(3);\n",
+    )]);
+    // Another runner holds the lock: with --lock-timeout the wait is bounded.
+    let mut holder = db.client();
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&nself::migrate::tracking::LOCK_KEY],
+        )
+        .unwrap();
+    let t = Instant::now();
+    let r = nself(&p, &db, &["db", "migrate", "up", "--lock-timeout", "300ms"]);
+    r.fails(1, &["migration lock", "lock_timeout"]);
+    assert!(
+        r.stderr
+            .contains("Waiting for another nself migration runner"),
+        "{}",
+        r.stderr
+    );
+    assert!(t.elapsed() < Duration::from_secs(3));
+    drop(holder);
+    // statement_timeout from the configuration (a variable here; .env works the same way).
+    let u = url(&db);
+    let r = p.run(
+        &["db", "migrate", "up"],
+        &[("DATABASE_URL", &u), ("NSELF_STATEMENT_TIMEOUT", "200ms")],
+    );
+    r.fails(1, &["001_slow.sql:2", "statement timeout", "rolled back"]);
+    assert!(tracked(&db).is_empty());
+    assert!(!tables(&db).contains("slow"));
+    nself(
+        &p,
+        &db,
+        &["db", "migrate", "up", "--lock-timeout", "nonsense"],
+    )
+    .fails(2, &["lock_timeout"]);
+}
