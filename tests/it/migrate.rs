@@ -605,7 +605,7 @@ fn up_n_down_n_and_create() {
     let j = nself(&p, &db, &["db", "migrate", "down", "2", "--format", "json"])
         .ok()
         .json();
-    let versions: Vec<&str> = j["rolled back"]
+    let versions: Vec<&str> = j["rolled_back"]
         .as_array()
         .unwrap()
         .iter()
