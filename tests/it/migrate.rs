@@ -826,3 +826,26 @@ fn lock_timeout_and_statement_timeout_are_applied() {
     )
     .fails(2, &["lock_timeout"]);
 }
+
+#[test]
+fn folders_and_tracking_table_are_configurable() {
+    let db = fresh_database();
+    let p = Project::new();
+    p.write("db/changes/001_a.sql", "CREATE TABLE a (id int);\n");
+    p.write("db/seed-data/common/1.sql", "INSERT INTO a VALUES (1);\n");
+    p.write(
+        ".env",
+        "NSELF_MIGRATIONS_DIR=db/changes\nNSELF_SEEDS_DIR=db/seed-data\nNSELF_MIGRATIONS_TABLE=meta.applied\n",
+    );
+    nself(&p, &db, &["db", "migrate", "up"]).ok();
+    nself(&p, &db, &["db", "seed", "--env", "local"]).ok();
+    let mut c = db.client();
+    let n: i64 = c.query_one("SELECT count(*) FROM meta.applied", &[]).unwrap().get(0);
+    assert_eq!(n, 1);
+    let n: i64 = c.query_one("SELECT count(*) FROM a", &[]).unwrap().get(0);
+    assert_eq!(n, 1);
+    assert!(!tables(&db).contains("schema_migrations"));
+    let j = nself(&p, &db, &["db", "migrate", "status", "--format", "json"]).ok().json();
+    assert_eq!(j["tracking_table"], "meta.applied");
+    assert_eq!(j["applied"], 1);
+}
