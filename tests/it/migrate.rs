@@ -840,12 +840,17 @@ fn folders_and_tracking_table_are_configurable() {
     nself(&p, &db, &["db", "migrate", "up"]).ok();
     nself(&p, &db, &["db", "seed", "--env", "local"]).ok();
     let mut c = db.client();
-    let n: i64 = c.query_one("SELECT count(*) FROM meta.applied", &[]).unwrap().get(0);
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM meta.applied", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(n, 1);
     let n: i64 = c.query_one("SELECT count(*) FROM a", &[]).unwrap().get(0);
     assert_eq!(n, 1);
     assert!(!tables(&db).contains("schema_migrations"));
-    let j = nself(&p, &db, &["db", "migrate", "status", "--format", "json"]).ok().json();
+    let j = nself(&p, &db, &["db", "migrate", "status", "--format", "json"])
+        .ok()
+        .json();
     assert_eq!(j["tracking_table"], "meta.applied");
     assert_eq!(j["applied"], 1);
 }
