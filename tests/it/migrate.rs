@@ -302,6 +302,8 @@ fn a_runner_killed_at_any_moment_leaves_tracking_matching_the_schema() {
     let u = url(&db);
     let mut rng = Rng(0x5eed_1234_abcd_0042);
     let mut outcomes = [0usize; 2]; // [killed before finishing, finished]
+    let mut partial = 0; // kills that left some but not all of the pending migrations applied
+    let mut before = 0;
     let started = Instant::now();
     for iteration in 0..50 {
         let mut child = Command::new(NSELF)
@@ -335,6 +337,9 @@ fn a_runner_killed_at_any_moment_leaves_tracking_matching_the_schema() {
                 .get(0);
             assert_eq!(n, 1, "iteration {iteration}: {t}");
         }
+        if before < versions.len() && versions.len() < MIGRATIONS {
+            partial += 1;
+        }
         // A new run completes.
         let r = p.run(&["db", "migrate", "up", "--database-url", &u], &[]);
         r.ok();
@@ -347,9 +352,15 @@ fn a_runner_killed_at_any_moment_leaves_tracking_matching_the_schema() {
         }
         c.execute("DELETE FROM schema_migrations WHERE version > $1", &[&keep])
             .unwrap();
+        before = keep as usize;
     }
+    assert!(
+        partial > 0,
+        "no kill landed mid-run: the test proved nothing"
+    );
     eprintln!(
-        "killed-runner test: {} killed mid-run, {} finished before the kill, {:?}",
+        "killed-runner test: {} killed before finishing ({partial} of them between two \
+         migrations' commits), {} finished before the kill, {:?}",
         outcomes[0],
         outcomes[1],
         started.elapsed()
