@@ -16,7 +16,8 @@ const NOT_TRACKED: &str = "not tracked yet";
 #[derive(Subcommand, Debug)]
 pub enum DbConnectionCommand {
     /// Show the environment, the database (password hidden), whether it is reachable, its
-    /// version, size and tables, and (as later features land) migrations and backups.
+    /// version, size and tables, migrations applied/pending/modified, and (as later features
+    /// land) backups.
     ///
     /// For the local environment with nothing configured this starts the project's own
     /// database first. Exit status 1 when the database cannot be reached.
