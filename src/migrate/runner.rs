@@ -163,7 +163,16 @@ pub fn locate(file: &str, text: &str, step: &Step, e: &postgres::Error) -> State
         message: server_message(e),
         code: db.map(|d| d.code().code().to_string()),
         detail: db.and_then(|d| d.detail().map(str::to_string)),
-        hint: db.and_then(|d| d.hint().map(str::to_string)),
+        hint: db.and_then(|d| d.hint().map(str::to_string)).or_else(|| {
+            // 25001: CREATE INDEX CONCURRENTLY, VACUUM, ALTER TYPE … ADD VALUE on old servers.
+            (db.map(|d| d.code().code()) == Some("25001")).then(|| {
+                format!(
+                    "this statement cannot run inside a transaction: put it in a migration of its \
+                     own with a `-- {}` line",
+                    super::file::NO_TRANSACTION
+                )
+            })
+        }),
     }
 }
 

@@ -442,6 +442,13 @@ fn a_no_transaction_migration_is_dirty_until_it_finishes() {
     db.client()
         .batch_execute("CREATE TABLE big (id int)")
         .unwrap();
+    // Without the directive, the server refuses and nself says what to do.
+    let p = project(&[(
+        "001_index.sql",
+        "CREATE INDEX CONCURRENTLY big_id ON big (id);\n",
+    )]);
+    nself(&p, &db, &["db", "migrate", "up"])
+        .fails(1, &["001_index.sql:1", "hint:", "-- nself:no-transaction"]);
     let p = project(&[(
         "001_index.sql",
         "-- nself:no-transaction\n-- UP\nCREATE INDEX CONCURRENTLY big_id ON big (id);\nSELECT 1/0;\n-- DOWN\nDROP INDEX CONCURRENTLY big_id;\n",
