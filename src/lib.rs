@@ -3,7 +3,8 @@
 //! The pipeline is `syntax` (DBML text to a tree and diagnostics) → `ir` (a checked, typed
 //! schema graph) → later `catalog`, `diff`, `emit` and `migrate`. The database side is `config`
 //! (environment, .env cascade, which database), `local` (the embedded PostgreSQL cluster) and
-//! `connect` (the one way to a `postgres::Client`). Only `cli` does terminal I/O, reads
+//! `connect` (the one way to a `postgres::Client`); `migrate` (the runner), `seed` and `policy`
+//! (the environment rules) build on them. Only `cli` does terminal I/O, reads
 //! environment variables or exits; see ARCHITECTURE.md for the map and its invariants.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 pub mod cli;
@@ -12,5 +13,8 @@ pub mod connect;
 pub mod diag;
 pub mod ir;
 pub mod local;
+pub mod migrate;
+pub mod policy;
+pub mod seed;
 pub mod sql;
 pub mod syntax;

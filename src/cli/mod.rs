@@ -4,7 +4,9 @@
 mod context;
 mod db;
 mod local;
+mod migrate;
 mod schema;
+mod seed;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -45,6 +47,16 @@ enum DbCommand {
         #[command(subcommand)]
         command: schema::SchemaCommand,
     },
+    /// Migrations: status, up, down, create, fresh, repair.
+    Migrate {
+        #[command(subcommand)]
+        command: migrate::MigrateCommand,
+    },
+    /// Run the seed files for the environment (seeds/common, then seeds/<env>).
+    Seed(seed::SeedArgs),
+    /// Drop everything in the managed schemas, apply all migrations, run the seeds. Local only.
+    #[command(after_help = "Examples:\n  nself db reset")]
+    Reset(migrate::ResetArgs),
     #[command(flatten)]
     Connection(db::DbConnectionCommand),
 }
@@ -75,6 +87,9 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Db { command } => match command {
             DbCommand::Schema { command } => schema::run(command),
+            DbCommand::Migrate { command } => migrate::run(&cli.global, command),
+            DbCommand::Seed(args) => seed::run(&cli.global, args),
+            DbCommand::Reset(args) => migrate::reset(&cli.global, args),
             DbCommand::Connection(command) => db::run(&cli.global, command),
         },
         Command::Local(command) => local::run(&cli.global, command),

@@ -185,8 +185,20 @@ impl Config {
         self.project_dir.join("nself").join("schema.dbml")
     }
 
+    /// `NSELF_MIGRATIONS_DIR` (relative to the project folder), else `nself/migrations`.
     pub fn migrations_dir(&self) -> PathBuf {
-        self.project_dir.join("nself").join("migrations")
+        match self.var("NSELF_MIGRATIONS_DIR") {
+            Some(d) => self.project_dir.join(d),
+            None => self.project_dir.join("nself").join("migrations"),
+        }
+    }
+
+    /// `NSELF_SEEDS_DIR` (relative to the project folder), else `nself/seeds`.
+    pub fn seeds_dir(&self) -> PathBuf {
+        match self.var("NSELF_SEEDS_DIR") {
+            Some(d) => self.project_dir.join(d),
+            None => self.project_dir.join("nself").join("seeds"),
+        }
     }
 
     pub fn state_dir(&self) -> PathBuf {

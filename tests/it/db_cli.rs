@@ -37,7 +37,7 @@ fn db_status_in_an_empty_folder_starts_the_local_database_and_reuses_it() {
         "Environment:  local",
         "Connection:   ok",
         "Tables:       0",
-        "Migrations:   not tracked yet",
+        "Migrations:   0 applied, 0 pending, 0 modified",
     ] {
         assert!(human.contains(line), "{human}");
     }

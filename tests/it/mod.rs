@@ -7,5 +7,7 @@ mod conformance;
 mod connect_errors;
 mod db_cli;
 mod local_cluster;
+mod migrate;
 mod parse_split;
+mod policy_cli;
 mod support;
