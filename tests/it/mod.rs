@@ -1,0 +1,3 @@
+//! Integration test modules; add yours here.
+
+mod fuzz_regressions;
