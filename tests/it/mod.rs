@@ -6,6 +6,7 @@ mod config_cli;
 mod conformance;
 mod connect_errors;
 mod db_cli;
+mod fuzz_regressions;
 mod local_cluster;
 mod migrate;
 mod parse_split;
