@@ -87,8 +87,20 @@ impl SourceFile {
         let byte = floor_char_boundary(&self.text, byte.min(self.text.len()));
         let line = self.line_index(byte);
         let start = self.line_starts[line];
-        let col = self.text[start..byte].chars().count() + 1;
+        // Characters are the bytes that do not continue a UTF-8 sequence; counting them this
+        // way is fast even on a very long line.
+        let col = self.text.as_bytes()[start..byte]
+            .iter()
+            .filter(|&&b| (b as i8) >= -0x40)
+            .count()
+            + 1;
         (line + 1, col)
+    }
+
+    /// Length in bytes of the line holding `byte`.
+    pub fn line_len_at(&self, byte: usize) -> usize {
+        self.line_range(self.line_index(byte.min(self.text.len())))
+            .map_or(0, |r| r.len())
     }
 
     fn line_range(&self, line: usize) -> Option<Range<usize>> {
@@ -205,12 +217,28 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
+/// Longest message kept whole: names quoted from a pathological input (a 100 MB identifier) must
+/// not make every message that large.
+const MAX_MESSAGE_BYTES: usize = 400;
+
+fn bounded(mut s: String) -> String {
+    if s.len() > MAX_MESSAGE_BYTES {
+        let mut cut = MAX_MESSAGE_BYTES - 3;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
 impl Diagnostic {
     pub fn error(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
-            message: message.into(),
+            message: bounded(message.into()),
             primary: Label {
                 span,
                 message: String::new(),
@@ -227,18 +255,18 @@ impl Diagnostic {
     }
     /// Text under the primary caret.
     pub fn with_label(mut self, message: impl Into<String>) -> Diagnostic {
-        self.primary.message = message.into();
+        self.primary.message = bounded(message.into());
         self
     }
     pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
         self.secondary.push(Label {
             span,
-            message: message.into(),
+            message: bounded(message.into()),
         });
         self
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
+        self.help = Some(bounded(help.into()));
         self
     }
     pub fn is_error(&self) -> bool {
@@ -301,25 +329,40 @@ pub fn sort(diags: &mut [Diagnostic]) {
     });
 }
 
-/// Renders diagnostics like rustc. `color` decides ANSI colours; the caller decides it from the
-/// terminal and `NO_COLOR`.
+/// Source lines longer than this are not quoted: the diagnostic is shown in one line instead.
+const MAX_QUOTED_LINE_BYTES: usize = 512;
+
+/// Renders diagnostics like rustc, writing each as it is made. `color` decides ANSI colours; the
+/// caller decides it from the terminal and `NO_COLOR`.
 pub fn render_human(
     map: &SourceMap,
     diags: &[Diagnostic],
     color: bool,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    let config = term::Config::default();
-    let mut buf = if color {
-        term::termcolor::Buffer::ansi()
+    let rich = term::Config::default();
+    let short = term::Config {
+        display_style: term::DisplayStyle::Medium,
+        ..term::Config::default()
+    };
+    let mut ansi;
+    let mut plain;
+    let writer: &mut dyn term::termcolor::WriteColor = if color {
+        ansi = term::termcolor::Ansi::new(&mut *out);
+        &mut ansi
     } else {
-        term::termcolor::Buffer::no_color()
+        plain = term::termcolor::NoColor::new(&mut *out);
+        &mut plain
     };
     for d in diags {
-        term::emit(&mut buf, &config, map, &d.to_codespan())
+        let long_line = std::iter::once(&d.primary).chain(&d.secondary).any(|l| {
+            map.get(l.span.file).line_len_at(l.span.start as usize) > MAX_QUOTED_LINE_BYTES
+        });
+        let config = if long_line { &short } else { &rich };
+        term::emit(writer, config, map, &d.to_codespan())
             .map_err(|e| std::io::Error::other(e.to_string()))?;
     }
-    out.write_all(buf.as_slice())
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -354,6 +397,8 @@ struct JsonDiagnostic<'a> {
 struct JsonReport<'a> {
     errors: usize,
     warnings: usize,
+    /// Diagnostics left out of `diagnostics` because of the limit.
+    not_shown: usize,
     diagnostics: Vec<JsonDiagnostic<'a>>,
 }
 
@@ -373,11 +418,13 @@ fn json_label<'a>(map: &'a SourceMap, l: &'a Label) -> JsonLabel<'a> {
     }
 }
 
-/// One JSON document with every diagnostic: code, severity, message, file, 1-based line and
-/// column of start and end, byte range, labels (primary first) and help.
-pub fn to_json(map: &SourceMap, diags: &[Diagnostic]) -> String {
+/// One JSON document with the first `limit` diagnostics: code, severity, message, file, 1-based
+/// line and column of start and end, byte range, labels (primary first) and help. The totals
+/// count them all; `not_shown` says how many were left out.
+pub fn to_json(map: &SourceMap, diags: &[Diagnostic], limit: usize) -> String {
     let diagnostics = diags
         .iter()
+        .take(limit)
         .map(|d| {
             let p = json_label(map, &d.primary);
             let mut labels = vec![json_label(map, &d.primary)];
@@ -401,6 +448,7 @@ pub fn to_json(map: &SourceMap, diags: &[Diagnostic]) -> String {
     let report = JsonReport {
         errors: diags.iter().filter(|d| d.is_error()).count(),
         warnings: diags.iter().filter(|d| !d.is_error()).count(),
+        not_shown: diags.len().saturating_sub(limit),
         diagnostics,
     };
     serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -432,7 +480,7 @@ mod tests {
         assert!(text.contains("error[E0001]: unknown type"), "{text}");
         assert!(text.contains("s.dbml:2:6"), "{text}");
         assert!(text.contains("help: did you mean"), "{text}");
-        let json: serde_json::Value = serde_json::from_str(&to_json(&map, &[d])).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&to_json(&map, &[d], 10)).unwrap();
         assert_eq!(json["diagnostics"][0]["line"], 2);
         assert_eq!(json["diagnostics"][0]["column"], 6);
         assert_eq!(json["errors"], 1);

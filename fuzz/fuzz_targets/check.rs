@@ -17,6 +17,6 @@ fuzz_target!(|data: &[u8]| {
     {
         panic!("render_human failed: {e}");
     }
-    let json = nself::diag::to_json(&project.sources, &project.diagnostics);
+    let json = nself::diag::to_json(&project.sources, &project.diagnostics, usize::MAX);
     assert!(!json.starts_with("{\"error\""), "to_json failed: {json}");
 });

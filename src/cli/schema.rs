@@ -28,16 +28,23 @@ pub enum SchemaCommand {
         /// `human` renders like rustc; `json` prints one document for editors.
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
+        /// Show at most this many diagnostics (the totals still count them all).
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        max_diagnostics: usize,
     },
 }
 
 pub fn run(cmd: SchemaCommand) -> i32 {
     match cmd {
-        SchemaCommand::Check { file, format } => check(&file, format),
+        SchemaCommand::Check {
+            file,
+            format,
+            max_diagnostics,
+        } => check(&file, format, max_diagnostics),
     }
 }
 
-fn check(file: &std::path::Path, format: CheckFormat) -> i32 {
+fn check(file: &std::path::Path, format: CheckFormat, limit: usize) -> i32 {
     let project = match crate::ir::load_project(file) {
         Ok(p) => p,
         Err(e) => {
@@ -52,21 +59,29 @@ fn check(file: &std::path::Path, format: CheckFormat) -> i32 {
             writeln!(
                 out,
                 "{}",
-                crate::diag::to_json(&project.sources, &project.diagnostics)
+                crate::diag::to_json(&project.sources, &project.diagnostics, limit)
             )
         }
         CheckFormat::Human => {
             let color = stderr_color();
             let mut err = std::io::stderr().lock();
-            crate::diag::render_human(&project.sources, &project.diagnostics, color, &mut err)
-                .and_then(|_| {
-                    let (e, w) = project.counts();
-                    if e + w > 0 {
-                        writeln!(err, "{}: {e} error(s), {w} warning(s)", file.display())
-                    } else {
-                        writeln!(out, "{}: ok", file.display())
-                    }
-                })
+            let shown = &project.diagnostics[..project.diagnostics.len().min(limit)];
+            crate::diag::render_human(&project.sources, shown, color, &mut err).and_then(|_| {
+                let (e, w) = project.counts();
+                let hidden = project.diagnostics.len() - shown.len();
+                if hidden > 0 {
+                    writeln!(
+                        err,
+                        "… {hidden} more not shown (--max-diagnostics {} shows them)",
+                        project.diagnostics.len()
+                    )?;
+                }
+                if e + w > 0 {
+                    writeln!(err, "{}: {e} error(s), {w} warning(s)", file.display())
+                } else {
+                    writeln!(out, "{}: ok", file.display())
+                }
+            })
         }
     };
     let code = if result.is_err() || project.has_errors() {

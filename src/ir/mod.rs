@@ -35,6 +35,13 @@ impl Project {
     }
 }
 
+/// Largest schema file read: about 20,000 tables of typical DBML (a 5,000-table schema is 4 MB).
+/// Memory is proportional to input; this bound keeps the worst case near 2 GB.
+pub const MAX_FILE_BYTES: usize = 16 << 20;
+
+/// Largest total of a project's files, imports included.
+pub const MAX_PROJECT_BYTES: usize = 64 << 20;
+
 /// Source text for one file; invalid UTF-8 is replaced and reported at its first byte.
 fn decode(bytes: &[u8]) -> (String, Option<usize>) {
     match std::str::from_utf8(bytes) {
@@ -76,10 +83,34 @@ struct Builder {
     diagnostics: Vec<Diagnostic>,
     /// For each file and each of its `use` items: the imported file, if it could be read.
     imports: HashMap<(FileId, usize), FileId>,
+    total_bytes: usize,
 }
 
 impl Builder {
     fn add(&mut self, path: Option<PathBuf>, name: String, bytes: &[u8]) -> FileId {
+        self.total_bytes += bytes.len();
+        if bytes.len() > MAX_FILE_BYTES || self.total_bytes > MAX_PROJECT_BYTES {
+            // Not read further: its tree alone would take gigabytes.
+            let id = self.sources.add(name, String::new());
+            self.diagnostics.push(
+                Diagnostic::error(
+                    crate::syntax::codes::FILE_TOO_LARGE,
+                    format!(
+                        "this file is {:.1} MB; schema files are read up to {} MB each and {} MB in all",
+                        bytes.len() as f64 / 1e6,
+                        MAX_FILE_BYTES >> 20,
+                        MAX_PROJECT_BYTES >> 20
+                    ),
+                    Span::new(id, 0, 0),
+                )
+                .with_help("split the schema into several files joined with `use`"),
+            );
+            self.files.push(Loaded {
+                path,
+                ast: File { items: Vec::new() },
+            });
+            return id;
+        }
         let (text, bad) = decode(bytes);
         let id = self.sources.add(name, text);
         if let Some(at) = bad {

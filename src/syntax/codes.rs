@@ -11,3 +11,5 @@ pub const UNEXPECTED_TOKEN: &str = "E0201";
 pub const UNEXPECTED_EOF: &str = "E0202";
 pub const MISSING_BODY: &str = "E0203";
 pub const UNCLOSED: &str = "E0204";
+pub const LINE_TOO_LONG: &str = "E0107";
+pub const FILE_TOO_LARGE: &str = "E0108";

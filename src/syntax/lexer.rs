@@ -19,15 +19,24 @@ use logos::Logos;
 /// Deepest bracket nesting accepted; deeper input is reported once and skipped.
 pub const MAX_DEPTH: usize = 128;
 
+/// Most tokens on one line; the rest of a longer line is reported once and skipped, so a
+/// pathological one-line file cannot make one line's tree grow without bound.
+pub const MAX_LINE_TOKENS: usize = 65_536;
+
+// Every pattern that can match an unbounded run (white space, comments, names, numbers,
+// literals) matches only its first character here and scans the rest in a callback with a loop:
+// logos compiles repetitions into state functions that call each other, which a debug build does
+// not turn into a loop, so a 1 MB name would overflow the stack.
 #[derive(Logos, Debug, Clone, Copy, PartialEq, Eq)]
-#[logos(skip r"[ \t\r\x0C\u{FEFF}]+")]
-#[logos(skip r"//[^\n]*")]
 enum Raw {
+    #[regex(r"[ \t\r\x0C\u{FEFF}]", blank)]
+    #[token("//", line_comment)]
+    Blank,
     #[token("\n")]
     Newline,
     #[token("/*", block_comment)]
     BlockComment(bool),
-    #[regex(r"[\p{L}\p{M}_][\p{L}\p{M}_0-9]*")]
+    #[regex(r"[\p{L}\p{M}_]", ident_rest)]
     Ident,
     #[regex(r"[0-9]", number)]
     Number(NumKind),
@@ -37,7 +46,7 @@ enum Raw {
     Quoted(bool),
     #[token("`", backtick)]
     Backtick(bool),
-    #[regex(r"#[\p{L}\p{M}_0-9]*")]
+    #[token("#", ident_rest)]
     Color,
     #[token(",")]
     Comma,
@@ -102,6 +111,41 @@ enum NumKind {
     Number,
     Ident,
     Invalid,
+}
+
+fn blank(lex: &mut logos::Lexer<Raw>) -> logos::Skip {
+    let n = lex
+        .remainder()
+        .bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\x0C'))
+        .count();
+    lex.bump(n);
+    logos::Skip
+}
+
+fn line_comment(lex: &mut logos::Lexer<Raw>) -> logos::Skip {
+    let rest = lex.remainder();
+    lex.bump(rest.find('\n').unwrap_or(rest.len()));
+    logos::Skip
+}
+
+/// The rest of a name (or of a color after `#`).
+fn ident_rest(lex: &mut logos::Lexer<Raw>) {
+    let rest = lex.remainder();
+    // ASCII first (nearly every name), then characters if a non-ASCII one follows.
+    let ascii = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    let n = if rest.as_bytes().get(ascii).is_some_and(|b| !b.is_ascii()) {
+        rest[ascii..]
+            .char_indices()
+            .find(|&(_, c)| !is_ident_char(c))
+            .map_or(rest.len(), |(i, _)| ascii + i)
+    } else {
+        ascii
+    };
+    lex.bump(n);
 }
 
 fn is_ident_char(c: char) -> bool {
@@ -326,6 +370,10 @@ pub struct Lexer<'a> {
     end: usize,
     /// A token ran past `end`: the split point was not a clean line boundary.
     pub crossed_end: bool,
+    /// Tokens handed out since the last newline.
+    line_tokens: usize,
+    /// Skipping the rest of an over-long line: the bracket depth when skipping began.
+    line_skip: Option<usize>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -354,6 +402,8 @@ impl<'a> Lexer<'a> {
             pending_newline_after: false,
             end: end.min(src.len()),
             crossed_end: false,
+            line_tokens: 0,
+            line_skip: None,
             diagnostics: Vec::new(),
         }
     }
@@ -541,7 +591,7 @@ impl<'a> Lexer<'a> {
                 Raw::Tilde => Tok::Tilde,
                 Raw::RelOp => Tok::RelOp(text),
                 Raw::OtherOp => Tok::OtherOp(text),
-                Raw::LParen | Raw::LBracket | Raw::LBrace => Tok::Error,
+                Raw::LParen | Raw::LBracket | Raw::LBrace | Raw::Blank => Tok::Error,
             };
             self.prev_end = Some(e);
             return Some((s, tok, e));
@@ -585,7 +635,7 @@ impl<'a> Iterator for Lexer<'a> {
     type Item = Spanned<'a>;
 
     fn next(&mut self) -> Option<Spanned<'a>> {
-        let t = self.next_folded();
+        let t = self.next_capped();
         match t {
             Some(t) => {
                 self.ended_line = t.1 == Tok::Newline;
@@ -602,6 +652,50 @@ impl<'a> Iterator for Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
+    /// Applies [`MAX_LINE_TOKENS`]: past it, tokens are dropped up to the next newline, except
+    /// closing brackets that close what was open before the cut.
+    fn next_capped(&mut self) -> Option<Spanned<'a>> {
+        loop {
+            let t = self.next_folded()?;
+            if t.1 == Tok::Newline {
+                self.line_tokens = 0;
+                self.line_skip = None;
+                return Some(t);
+            }
+            if let Some(depth) = self.line_skip {
+                let closes = matches!(t.1, Tok::RBrace | Tok::RParen | Tok::RBracket);
+                if closes && self.stack.len() < depth {
+                    self.line_skip = Some(self.stack.len());
+                    return Some(t);
+                }
+                continue;
+            }
+            self.line_tokens += 1;
+            if self.line_tokens > MAX_LINE_TOKENS {
+                self.error(
+                    codes::LINE_TOO_LONG,
+                    format!(
+                        "line has more than {MAX_LINE_TOKENS} tokens; the rest of it is skipped"
+                    ),
+                    t.0,
+                    t.2,
+                );
+                // The depth before this token: an opener it dropped has its closer dropped too.
+                let opener = matches!(
+                    t.1,
+                    Tok::LBrace
+                        | Tok::LParen
+                        | Tok::LParenTight
+                        | Tok::LBracket
+                        | Tok::LBracketTight
+                );
+                self.line_skip = Some(self.stack.len().saturating_sub(usize::from(opener)));
+                continue;
+            }
+            return Some(t);
+        }
+    }
+
     fn next_folded(&mut self) -> Option<Spanned<'a>> {
         if let Some(t) = self.pending.take() {
             return Some(t);

@@ -149,3 +149,83 @@ fn imports_are_followed_and_a_missing_one_is_reported_at_the_use() {
     assert_eq!(diags[0]["code"], "E0406");
     assert_eq!(diags[0]["line"], 2);
 }
+
+#[test]
+fn thousands_of_errors_on_one_long_line_stay_fast_and_small() {
+    // 20,000 duplicate tables on a single 380 kB line: every diagnostic quotes that line.
+    let p = temp_file(
+        "longline.dbml",
+        "Table t { id int } ".repeat(20_000).as_bytes(),
+    );
+    let out = check(&[p.to_str().expect("path"), "--max-diagnostics", "50"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("19949 more not shown"),
+        "{}",
+        &err[err.len().saturating_sub(300)..]
+    );
+    assert!(err.contains("19999 error(s)"));
+    // Lines that long are not quoted: the output stays small.
+    assert!(
+        out.stderr.len() < 50_000,
+        "{} bytes of output",
+        out.stderr.len()
+    );
+    let out = check(&[
+        p.to_str().expect("path"),
+        "--format",
+        "json",
+        "--max-diagnostics",
+        "10",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["errors"], 19_999);
+    assert_eq!(v["not_shown"], 19_989);
+    assert_eq!(v["diagnostics"].as_array().expect("array").len(), 10);
+    assert_eq!(v["diagnostics"][0]["line"], 1);
+    assert_eq!(v["diagnostics"][0]["column"], 26);
+}
+
+#[test]
+fn a_line_of_too_many_tokens_is_cut_off_once() {
+    let p = temp_file("tokens.dbml", "x ".repeat(200_000).as_bytes());
+    let out = check(&[p.to_str().expect("path"), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == "E0107").count(),
+        1,
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused_with_a_diagnostic() {
+    let big = vec![b'a'; nself::ir::MAX_FILE_BYTES + 1];
+    let p = temp_file("huge.dbml", &big);
+    let out = check(&[p.to_str().expect("path"), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["diagnostics"][0]["code"], "E0108");
+    assert!(v["diagnostics"][0]["message"]
+        .as_str()
+        .expect("message")
+        .contains("16 MB"));
+}
+
+#[test]
+fn messages_quoting_a_huge_name_are_bounded() {
+    let name = "n".repeat(1_000_000);
+    let p = temp_file("hugename.dbml", format!("Table {name}\n").as_bytes());
+    let out = check(&[p.to_str().expect("path"), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let msg = v["diagnostics"][0]["message"].as_str().expect("message");
+    assert!(msg.len() <= 400, "{} bytes", msg.len());
+}

@@ -14,7 +14,7 @@ fn check(name: &str, bytes: &[u8]) -> usize {
     let mut out = Vec::new();
     nself::diag::render_human(&project.sources, &project.diagnostics, false, &mut out)
         .unwrap_or_else(|e| panic!("{name}: rendering failed: {e}"));
-    let json = nself::diag::to_json(&project.sources, &project.diagnostics);
+    let json = nself::diag::to_json(&project.sources, &project.diagnostics, usize::MAX);
     serde_json::from_str::<serde_json::Value>(&json)
         .unwrap_or_else(|e| panic!("{name}: JSON output does not parse: {e}"));
     project.counts().0
