@@ -6,10 +6,12 @@
 //! `connect` (the one way to a `postgres::Client`). Only `cli` does terminal I/O, reads
 //! environment variables or exits; see ARCHITECTURE.md for the map and its invariants.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod diag;
+pub mod emit;
 pub mod ir;
 pub mod local;
 pub mod sql;

@@ -74,7 +74,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Db { command } => match command {
-            DbCommand::Schema { command } => schema::run(command),
+            DbCommand::Schema { command } => schema::run(&cli.global, command),
             DbCommand::Connection(command) => db::run(&cli.global, command),
         },
         Command::Local(command) => local::run(&cli.global, command),
