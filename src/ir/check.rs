@@ -381,6 +381,7 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
             on_delete: r.on_delete,
             on_update: r.on_update,
             inactive: r.inactive,
+            inline: r.inline,
             origin: Origin(Some(r.span)),
         });
     }
