@@ -278,14 +278,11 @@ fn number_expr(n: &str) -> String {
         Some(d) => (true, d),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
+    let sign = if neg { "-" } else { "" };
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         let trimmed = digits.trim_start_matches('0');
         let digits = if trimmed.is_empty() { "0" } else { trimmed };
-        let value = if neg {
-            format!("-{digits}")
-        } else {
-            digits.to_owned()
-        };
+        let value = format!("{sign}{digits}");
         return match value.parse::<i64>() {
             Ok(v) if i32::try_from(v).is_ok() && !neg => value,
             Ok(v) if i32::try_from(v).is_ok() => format!("'{value}'::integer"),
@@ -297,15 +294,19 @@ fn number_expr(n: &str) -> String {
         && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         && digits.len() > 1;
     if is_decimal {
-        let mut d = digits.to_owned();
-        if d.starts_with('.') {
-            d.insert(0, '0');
+        // The reference reads a number as a JavaScript number: `938.90` is written `938.9`.
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        let frac = frac.trim_end_matches('0');
+        let int = int.trim_start_matches('0');
+        let int = if int.is_empty() { "0" } else { int };
+        if frac.is_empty() {
+            return number_expr(&format!("{sign}{int}"));
         }
-        if d.ends_with('.') {
-            d.pop();
-            return number_expr(&if neg { format!("-{d}") } else { d });
-        }
-        return if neg { format!("'-{d}'::numeric") } else { d };
+        return if neg {
+            format!("'-{int}.{frac}'::numeric")
+        } else {
+            format!("{int}.{frac}")
+        };
     }
     t.to_owned()
 }
@@ -646,6 +647,10 @@ mod tests {
         assert_eq!(number_expr("-1.5"), "'-1.5'::numeric");
         assert_eq!(number_expr("3000000000"), "'3000000000'::bigint");
         assert_eq!(number_expr(".5"), "0.5");
+        // The reference's JavaScript numbers drop trailing zeros.
+        assert_eq!(number_expr("938.90"), "938.9");
+        assert_eq!(number_expr("2.0"), "2");
+        assert_eq!(number_expr("-2.0"), "'-2'::integer");
     }
 
     #[test]
