@@ -125,13 +125,9 @@ const COLUMNS: &str = "SELECT a.attrelid, a.attname::text,
   a.attidentity::text,
   et.typtype::text, etn.nspname::text, et.typname::text,
   t.typcategory = 'A' AND t.typelem <> 0,
-  EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep
-          JOIN pg_catalog.pg_class s ON s.oid = dep.objid AND s.relkind = 'S'
-          WHERE dep.classid = 'pg_catalog.pg_class'::regclass
-            AND dep.refclassid = 'pg_catalog.pg_class'::regclass
-            AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum
-            AND dep.deptype = 'a'),
-  d.description
+  seq.refobjid IS NOT NULL,
+  d.description,
+  a.attnum
 FROM managed m
 JOIN pg_catalog.pg_attribute a ON a.attrelid = m.oid
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
@@ -139,38 +135,47 @@ JOIN pg_catalog.pg_type et
   ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
 JOIN pg_catalog.pg_namespace etn ON etn.oid = et.typnamespace
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN (SELECT dep.refobjid, dep.refobjsubid
+           FROM pg_catalog.pg_depend dep
+           JOIN pg_catalog.pg_class s ON s.oid = dep.objid AND s.relkind = 'S'
+           WHERE dep.classid = 'pg_catalog.pg_class'::regclass
+             AND dep.refclassid = 'pg_catalog.pg_class'::regclass
+             AND dep.deptype = 'a') seq
+  ON seq.refobjid = a.attrelid AND seq.refobjsubid = a.attnum
 LEFT JOIN pg_catalog.pg_description d
   ON d.objoid = a.attrelid AND d.classoid = 'pg_catalog.pg_class'::regclass
  AND d.objsubid = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum";
 
+/// Column lists come back as attribute numbers, named from the columns already read; only a
+/// foreign key to a table outside the managed schemas has its target's names looked up here.
 const CONSTRAINTS: &str = "SELECT con.conrelid, con.conname::text, con.contype::text,
-  ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, o)
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n
-        ORDER BY k.o),
+  con.conkey,
   CASE WHEN con.contype = 'c' THEN pg_catalog.pg_get_expr(con.conbin, con.conrelid) END,
   fn.nspname::text, fc.relname::text,
-  ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, o)
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n
-        ORDER BY k.o),
+  con.confrelid, con.confkey,
+  CASE WHEN con.contype = 'f' AND mf.oid IS NULL THEN
+    ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, o)
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n
+          ORDER BY k.o) END,
   con.confdeltype::text, con.confupdtype::text, con.condeferrable, con.condeferred
 FROM managed m
 JOIN pg_catalog.pg_constraint con ON con.conrelid = m.oid
+LEFT JOIN managed mf ON mf.oid = con.confrelid
 LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
 WHERE con.contype IN ('p', 'u', 'c', 'f')";
 
+/// Key columns come back as attribute numbers (0 for an expression); expressions are printed
+/// only for indexes that have any.
 const INDEXES: &str = "SELECT i.indrelid, ic.relname::text, i.indisunique, am.amname::text,
-  ARRAY(SELECT CASE WHEN k.n = 0
-                    THEN pg_catalog.pg_get_indexdef(i.indexrelid, k.o::int, true)
-                    ELSE a.attname::text END
-        FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)
-        LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
-        WHERE k.o <= i.indnkeyatts
-        ORDER BY k.o),
-  ARRAY(SELECT k.n = 0 FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)
-        WHERE k.o <= i.indnkeyatts ORDER BY k.o),
+  i.indkey::int2[], i.indnkeyatts,
+  CASE WHEN i.indexprs IS NOT NULL THEN
+    ARRAY(SELECT pg_catalog.pg_get_indexdef(i.indexrelid, k.o::int, true)
+          FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)
+          WHERE k.n = 0 AND k.o <= i.indnkeyatts
+          ORDER BY k.o) END,
   pg_catalog.pg_get_expr(i.indpred, i.indrelid, true),
   d.description
 FROM managed m
@@ -246,14 +251,25 @@ pub fn introspect(
             comment: get(&row, 3, W)?,
         });
     }
-    let table_of = |db: &mut Database, oid: u32| -> Option<usize> {
+    let table_of = |db: &Database, oid: u32| -> Option<usize> {
         by_oid.get(&oid).copied().filter(|i| *i < db.tables.len())
+    };
+    // Each table's attribute numbers, parallel to its columns, to name key columns.
+    let mut attnums: Vec<Vec<i16>> = vec![Vec::new(); db.tables.len()];
+    let column_names = |db: &Database, attnums: &[Vec<i16>], t: usize, keys: &[i16]| {
+        let (Some(table), Some(nums)) = (db.tables.get(t), attnums.get(t)) else {
+            return Vec::new();
+        };
+        keys.iter()
+            .filter_map(|k| nums.iter().position(|n| n == k))
+            .filter_map(|i| table.columns.get(i).map(|c| c.name.clone()))
+            .collect::<Vec<String>>()
     };
 
     let sql = format!("{MANAGED}{COLUMNS}");
     for row in query(client, "reading columns", &sql, &[schemas, tracking])? {
         const W: &str = "reading columns";
-        let Some(t) = table_of(&mut db, get(&row, 0, W)?) else {
+        let Some(t) = table_of(&db, get(&row, 0, W)?) else {
             continue;
         };
         let formatted: String = get(&row, 2, W)?;
@@ -288,23 +304,33 @@ pub fn introspect(
             generated,
             comment: get(&row, 11, W)?,
         };
-        if let Some(table) = db.tables.get_mut(t) {
+        if let (Some(table), Some(nums)) = (db.tables.get_mut(t), attnums.get_mut(t)) {
             table.columns.push(column);
+            nums.push(get(&row, 12, W)?);
         }
     }
 
     let sql = format!("{MANAGED}{CONSTRAINTS}");
     for row in query(client, "reading constraints", &sql, &[schemas, tracking])? {
         const W: &str = "reading constraints";
-        let Some(t) = table_of(&mut db, get(&row, 0, W)?) else {
-            continue;
-        };
-        let Some(table) = db.tables.get_mut(t) else {
+        let Some(t) = table_of(&db, get(&row, 0, W)?) else {
             continue;
         };
         let name: String = get(&row, 1, W)?;
         let kind: String = get(&row, 2, W)?;
-        let columns: Vec<String> = get(&row, 3, W)?;
+        let keys: Option<Vec<i16>> = get(&row, 3, W)?;
+        let columns = column_names(&db, &attnums, t, keys.as_deref().unwrap_or_default());
+        let referenced_columns = match get::<Option<Vec<String>>>(&row, 9, W)? {
+            Some(names) => names,
+            None => {
+                let target = table_of(&db, get(&row, 7, W)?).unwrap_or(usize::MAX);
+                let keys: Option<Vec<i16>> = get(&row, 8, W)?;
+                column_names(&db, &attnums, target, keys.as_deref().unwrap_or_default())
+            }
+        };
+        let Some(table) = db.tables.get_mut(t) else {
+            continue;
+        };
         match kind.as_str() {
             "p" => table.primary_key = Some(Key { name, columns }),
             "u" => table.uniques.push(Key { name, columns }),
@@ -319,11 +345,11 @@ pub fn introspect(
                     get::<Option<String>>(&row, 5, W)?.unwrap_or_default(),
                     get::<Option<String>>(&row, 6, W)?.unwrap_or_default(),
                 ),
-                referenced_columns: get(&row, 7, W)?,
-                on_delete: action(&get::<String>(&row, 8, W)?),
-                on_update: action(&get::<String>(&row, 9, W)?),
-                deferrable: get(&row, 10, W)?,
-                initially_deferred: get(&row, 11, W)?,
+                referenced_columns,
+                on_delete: action(&get::<String>(&row, 10, W)?),
+                on_update: action(&get::<String>(&row, 11, W)?),
+                deferrable: get(&row, 12, W)?,
+                initially_deferred: get(&row, 13, W)?,
             }),
         }
     }
@@ -331,30 +357,31 @@ pub fn introspect(
     let sql = format!("{MANAGED}{INDEXES}");
     for row in query(client, "reading indexes", &sql, &[schemas, tracking])? {
         const W: &str = "reading indexes";
-        let Some(t) = table_of(&mut db, get(&row, 0, W)?) else {
+        let Some(t) = table_of(&db, get(&row, 0, W)?) else {
             continue;
         };
-        let texts: Vec<Option<String>> = get(&row, 4, W)?;
-        let is_expr: Vec<bool> = get(&row, 5, W)?;
-        let keys = texts
-            .into_iter()
-            .zip(is_expr)
-            .map(|(text, expr)| {
-                let text = text.unwrap_or_default();
-                if expr {
-                    IndexKey::Expression(Expr(text))
-                } else {
-                    IndexKey::Column(text)
-                }
-            })
-            .collect();
+        let indkey: Vec<i16> = get(&row, 4, W)?;
+        let key_count = usize::try_from(get::<i16>(&row, 5, W)?).unwrap_or_default();
+        let mut expressions = get::<Option<Vec<String>>>(&row, 6, W)?
+            .unwrap_or_default()
+            .into_iter();
+        let mut keys = Vec::with_capacity(key_count);
+        for n in indkey.iter().take(key_count) {
+            if *n == 0 {
+                keys.push(IndexKey::Expression(Expr(
+                    expressions.next().unwrap_or_default(),
+                )));
+            } else if let Some(c) = column_names(&db, &attnums, t, &[*n]).pop() {
+                keys.push(IndexKey::Column(c));
+            }
+        }
         let index = Index {
             name: get(&row, 1, W)?,
             unique: get(&row, 2, W)?,
             method: get(&row, 3, W)?,
             keys,
-            predicate: get::<Option<String>>(&row, 6, W)?.map(Expr),
-            comment: get(&row, 7, W)?,
+            predicate: get::<Option<String>>(&row, 7, W)?.map(Expr),
+            comment: get(&row, 8, W)?,
         };
         if let Some(table) = db.tables.get_mut(t) {
             table.indexes.push(index);

@@ -366,6 +366,10 @@ pub fn canonicalize(schema: &model::Schema) -> Database {
     }
     // Foreign keys and junction tables, in ref order.
     let mut junctions = Vec::new();
+    // The reference names a junction `a_b`, then `a_b(1)`, … while the name is taken by any
+    // table (in any schema) or an earlier junction.
+    let mut taken: rustc_hash::FxHashSet<String> =
+        schema.tables.iter().map(|t| t.name.name.clone()).collect();
     for r in schema.refs.iter().filter(|r| !r.inactive) {
         match r.fk_sides() {
             Some((from, to)) => {
@@ -392,7 +396,7 @@ pub fn canonicalize(schema: &model::Schema) -> Database {
                 if r.left.cardinality == Cardinality::Many
                     && r.right.cardinality == Cardinality::Many
                 {
-                    junctions.push(junction(&db, r, &mut names));
+                    junctions.push(junction(&db, r, &mut names, &mut taken));
                 }
             }
         }
@@ -421,17 +425,29 @@ fn resolve(index: &pg::Index<'_>, table: &QualifiedName, ty: &model::TypeRef) ->
 
 fn table(index: &pg::Index<'_>, t: &model::Table, n: &mut SchemaNames) -> Table {
     let pk_index = t.indexes.iter().find(|i| i.primary_key);
-    let pk_cols: Vec<&str> = pk_index
-        .map(|i| {
-            i.parts
-                .iter()
-                .filter_map(|p| match p {
-                    IndexPart::Column(c) => Some(c.as_str()),
-                    IndexPart::Expression(_) => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // Several columns marked `pk` make one composite key, as the reference writes it.
+    let pk_flagged: Vec<&str> = t
+        .columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| c.name.as_str())
+        .collect();
+    let composite_flags = pk_index.is_none() && pk_flagged.len() > 1;
+    let pk_cols: Vec<&str> = if composite_flags {
+        pk_flagged
+    } else {
+        pk_index
+            .map(|i| {
+                i.parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        IndexPart::Column(c) => Some(c.as_str()),
+                        IndexPart::Expression(_) => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let col_names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
     let mut out = Table {
         name: t.name.clone(),
@@ -473,13 +489,17 @@ fn table(index: &pg::Index<'_>, t: &model::Table, n: &mut SchemaNames) -> Table 
         } else {
             c.default.as_ref().and_then(|d| default_expr(d, &ty))
         };
-        if c.unique {
+        // The server drops a unique constraint that repeats the primary key or another one.
+        let repeats = out.uniques.iter().any(|k| k.columns == [c.name.as_str()])
+            || (c.primary_key && pk_cols.len() <= 1)
+            || pk_cols == [c.name.as_str()];
+        if c.unique && !repeats {
             out.uniques.push(Key {
                 name: n.unique(&t.name.name, &[c.name.as_str()]),
                 columns: vec![c.name.clone()],
             });
         }
-        if c.primary_key && pk_index.is_none() && out.primary_key.is_none() {
+        if c.primary_key && pk_cols.len() <= 1 && out.primary_key.is_none() {
             out.primary_key = Some(Key {
                 name: n.primary_key(&t.name.name),
                 columns: vec![c.name.clone()],
@@ -530,11 +550,10 @@ fn table(index: &pg::Index<'_>, t: &model::Table, n: &mut SchemaNames) -> Table 
             expression: Expr(k.expression.clone()),
         });
     }
-    if let Some(i) = pk_index {
+    if pk_index.is_some() || composite_flags {
         out.primary_key = Some(Key {
-            name: i
-                .name
-                .clone()
+            name: pk_index
+                .and_then(|i| i.name.clone())
                 .unwrap_or_else(|| n.primary_key(&t.name.name)),
             columns: pk_cols.iter().map(|c| (*c).to_owned()).collect(),
         });
@@ -573,12 +592,22 @@ fn index_of(t: &model::Table, i: &model::Index, n: &mut SchemaNames) -> Index {
 
 /// The table the reference creates for `a.x <> b.y`: `a_b` in `a`'s schema with columns
 /// `a_x` and `b_y` of the referenced types, a primary key on both and a foreign key to each.
-fn junction(db: &Database, r: &model::Ref, names: &mut FxHashMap<String, SchemaNames>) -> Table {
+fn junction(
+    db: &Database,
+    r: &model::Ref,
+    names: &mut FxHashMap<String, SchemaNames>,
+    taken: &mut rustc_hash::FxHashSet<String>,
+) -> Table {
     let (l, rt) = (&r.left, &r.right);
-    let name = QualifiedName::new(
-        l.table.schema.clone(),
-        format!("{}_{}", l.table.name, rt.table.name),
-    );
+    let base = format!("{}_{}", l.table.name, rt.table.name);
+    let mut junction_name = base.clone();
+    let mut i = 1;
+    while taken.contains(&junction_name) {
+        junction_name = format!("{base}({i})");
+        i += 1;
+    }
+    taken.insert(junction_name.clone());
+    let name = QualifiedName::new(l.table.schema.clone(), junction_name);
     let n = names.entry(name.schema.clone()).or_default();
     n.add_relation(name.name.clone());
     let mut columns = Vec::new();

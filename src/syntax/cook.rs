@@ -105,19 +105,14 @@ pub fn cook_string(lit: &StrLit) -> String {
     }
     let text = unescape(body).replace("\r\n", "\n");
     let mut lines: Vec<&str> = text.split('\n').collect();
-    // As the reference does: blank lines at the top go, and a blank last line (the one the
-    // closing quotes sit on) is kept empty, so the text ends with a newline.
+    // As the reference does: blank lines at the top go, and the last line (the one the
+    // closing quotes sit on) stays, dedented like the others, so the text ends with a newline.
     let blank_top = lines
         .iter()
         .take(lines.len().saturating_sub(1))
         .take_while(|l| l.trim().is_empty())
         .count();
     lines.drain(..blank_top);
-    if lines.len() > 1 {
-        if let Some(last) = lines.last_mut().filter(|l| l.trim().is_empty()) {
-            *last = "";
-        }
-    }
     let indent = lines
         .iter()
         .filter(|l| !l.trim().is_empty())
@@ -158,5 +153,7 @@ mod tests {
         assert_eq!(cook_string(&s), "first\n  second\n");
         let s = lit("'''\n\n      \n    first\n      second'''");
         assert_eq!(cook_string(&s), "first\n  second");
+        let s = lit("'''\n    first\n      '''");
+        assert_eq!(cook_string(&s), "first\n  ");
     }
 }
