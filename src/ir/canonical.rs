@@ -598,7 +598,12 @@ fn junction(
     names: &mut FxHashMap<String, SchemaNames>,
     taken: &mut rustc_hash::FxHashSet<String>,
 ) -> Table {
-    let (l, rt) = (&r.left, &r.right);
+    // The reference lists an inline ref's target first.
+    let (l, rt) = if r.inline {
+        (&r.right, &r.left)
+    } else {
+        (&r.left, &r.right)
+    };
     let base = format!("{}_{}", l.table.name, rt.table.name);
     let mut junction_name = base.clone();
     let mut i = 1;
