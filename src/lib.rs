@@ -7,10 +7,12 @@
 //! (the environment rules) build on them. Only `cli` does terminal I/O, reads
 //! environment variables or exits; see ARCHITECTURE.md for the map and its invariants.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod diag;
+pub mod emit;
 pub mod ir;
 pub mod local;
 pub mod migrate;

@@ -86,7 +86,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Db { command } => match command {
-            DbCommand::Schema { command } => schema::run(command),
+            DbCommand::Schema { command } => schema::run(&cli.global, command),
             DbCommand::Migrate { command } => migrate::run(&cli.global, command),
             DbCommand::Seed(args) => seed::run(&cli.global, args),
             DbCommand::Reset(args) => migrate::reset(&cli.global, args),

@@ -393,23 +393,18 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
         }
         seen_pairs.insert(key, r.span);
         let ((lc, lo), (rc, ro)) = relation_ends(&r.op);
-        let mut left = RefEnd {
+        let left = RefEnd {
             table: lt,
             columns: r.left.columns,
             cardinality: lc,
             optional: lo,
         };
-        let mut right = RefEnd {
+        let right = RefEnd {
             table: rt,
             columns: r.right.columns,
             cardinality: rc,
             optional: ro,
         };
-        if r.inline {
-            // `col [ref: op t.c]` means `t.c op' col` with the relation read backwards, as the
-            // reference models it: a one-to-one inline ref puts the foreign key on the column.
-            std::mem::swap(&mut left, &mut right);
-        }
         out_refs.push(Ref {
             name: r.name.map(|n| n.0),
             left,
@@ -417,6 +412,7 @@ pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
             on_delete: r.on_delete,
             on_update: r.on_update,
             inactive: r.inactive,
+            inline: r.inline,
             origin: Origin(Some(r.span)),
         });
     }

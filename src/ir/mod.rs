@@ -2,6 +2,7 @@
 //! lowered ([`lower`]) and checked ([`check`]) into a [`model::Schema`]. Reading files is the
 //! only I/O here, in [`load_project`]; [`compile_str`] does the same from memory.
 
+pub mod canonical;
 pub mod check;
 pub mod codes;
 pub mod lower;

@@ -227,16 +227,20 @@ pub struct Ref {
     pub on_delete: Option<RefAction>,
     pub on_update: Option<RefAction>,
     pub inactive: bool,
+    /// Written on a column (`ref: - t.c`): the column's table is the left end.
+    pub inline: bool,
     pub origin: Origin,
 }
 
 impl Ref {
     /// The (referencing, referenced) ends: where PostgreSQL's foreign key lives. `a > b` and
-    /// `b < a` put it on `a`; one-to-one `a - b` puts it on `b`, as the reference does.
+    /// `b < a` put it on `a`; one-to-one `a - b` puts it on `b`, as the reference does, except
+    /// for an inline ref, where the reference puts it on the column that declares the ref.
     /// Many-to-many has no foreign key of its own (it needs a junction table).
     pub fn fk_sides(&self) -> Option<(&RefEnd, &RefEnd)> {
         match (self.left.cardinality, self.right.cardinality) {
             (Cardinality::Many, Cardinality::One) => Some((&self.left, &self.right)),
+            (Cardinality::One, Cardinality::One) if self.inline => Some((&self.left, &self.right)),
             (Cardinality::One, Cardinality::Many) | (Cardinality::One, Cardinality::One) => {
                 Some((&self.right, &self.left))
             }

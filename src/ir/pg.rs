@@ -23,7 +23,7 @@ pub struct Index<'a> {
     enums: FxHashMap<(&'a str, &'a str), &'a EnumType>,
     /// Built-in lookups by the type as written: schemas repeat a handful of types thousands of
     /// times, and a lookup normalises and allocates.
-    builtins: std::cell::RefCell<FxHashMap<&'a TypeRef, Result<pgtypes::Builtin, TypeError>>>,
+    builtins: std::cell::RefCell<FxHashMap<TypeRef, Result<pgtypes::Builtin, TypeError>>>,
 }
 
 impl<'a> Index<'a> {
@@ -53,7 +53,7 @@ impl<'a> Index<'a> {
 }
 
 /// Resolves a DBML column type against PostgreSQL's built-ins and the schema's enums.
-pub fn resolve_type<'a>(index: &Index<'a>, table: &QualifiedName, ty: &'a TypeRef) -> Resolved<'a> {
+pub fn resolve_type<'a>(index: &Index<'a>, table: &QualifiedName, ty: &TypeRef) -> Resolved<'a> {
     let find_enum = |s: &str| index.enum_(s, &ty.name);
     if let Some(s) = &ty.schema {
         if let Some(e) = find_enum(s) {
@@ -71,15 +71,13 @@ pub fn resolve_type<'a>(index: &Index<'a>, table: &QualifiedName, ty: &'a TypeRe
             name: ty.to_string(),
         });
     }
-    let result = index
-        .builtins
-        .borrow_mut()
-        .entry(ty)
-        .or_insert_with(|| {
-            let args: Vec<&str> = ty.args.iter().map(String::as_str).collect();
-            pgtypes::lookup(&ty.name, &args, ty.array_dims)
-        })
-        .clone();
+    let cached = index.builtins.borrow().get(ty).cloned();
+    let result = cached.unwrap_or_else(|| {
+        let args: Vec<&str> = ty.args.iter().map(String::as_str).collect();
+        let r = pgtypes::lookup(&ty.name, &args, ty.array_dims);
+        index.builtins.borrow_mut().insert(ty.clone(), r.clone());
+        r
+    });
     match result {
         Ok(b) => Resolved::Builtin(b),
         Err(e) => Resolved::Unknown(e),

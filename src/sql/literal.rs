@@ -35,6 +35,25 @@ pub fn quote_literal(value: &str) -> String {
     out
 }
 
+/// A literal as the server prints it back (`simple_quote_literal` in `ruleutils.c`, used by
+/// `pg_get_expr`): `'…'` with single quotes doubled and backslashes as they are. This is the
+/// text the catalog shows for a stored default, so the canonical form uses it to compare; it
+/// means the same as [`quote_literal`] only with `standard_conforming_strings` on, which is
+/// why SQL that carries such text sets it first.
+pub fn stored_literal(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\0' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
 /// The SQL spelling of a boolean constant.
 pub fn bool_literal(value: bool) -> &'static str {
     if value {

@@ -105,12 +105,14 @@ pub fn cook_string(lit: &StrLit) -> String {
     }
     let text = unescape(body).replace("\r\n", "\n");
     let mut lines: Vec<&str> = text.split('\n').collect();
-    if lines.len() > 1 && lines.first().is_some_and(|l| l.trim().is_empty()) {
-        lines.remove(0);
-    }
-    if lines.len() > 1 && lines.last().is_some_and(|l| l.trim().is_empty()) {
-        lines.pop();
-    }
+    // As the reference does: blank lines at the top go, and the last line (the one the
+    // closing quotes sit on) stays, dedented like the others, so the text ends with a newline.
+    let blank_top = lines
+        .iter()
+        .take(lines.len().saturating_sub(1))
+        .take_while(|l| l.trim().is_empty())
+        .count();
+    lines.drain(..blank_top);
     let indent = lines
         .iter()
         .filter(|l| !l.trim().is_empty())
@@ -148,6 +150,10 @@ mod tests {
     #[test]
     fn triple_strings_lose_common_indentation() {
         let s = lit("'''\n    first\n      second\n    '''");
+        assert_eq!(cook_string(&s), "first\n  second\n");
+        let s = lit("'''\n\n      \n    first\n      second'''");
         assert_eq!(cook_string(&s), "first\n  second");
+        let s = lit("'''\n    first\n      '''");
+        assert_eq!(cook_string(&s), "first\n  ");
     }
 }
