@@ -252,6 +252,28 @@ impl<'d> Lowerer<'d> {
         out
     }
 
+    /// [`Self::settings`], reporting a setting given twice and keeping its first occurrence.
+    fn distinct_settings<'a>(&mut self, attrs: &'a [Attr]) -> Vec<Setting<'a>> {
+        let mut seen: HashMap<String, Span> = HashMap::default();
+        let mut out = Vec::new();
+        for s in self.settings(attrs) {
+            if let Some(&prev) = seen.get(&s.name) {
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::DUPLICATE_SETTING,
+                        format!("setting `{}` is given twice", s.name),
+                        s.span,
+                    )
+                    .with_secondary(prev, "first given here"),
+                );
+                continue;
+            }
+            seen.insert(s.name.clone(), s.span);
+            out.push(s);
+        }
+        out
+    }
+
     fn header<'a>(&mut self, l: &'a Line, kind: &'a Name) -> Header<'a> {
         let mut h = Header {
             kind,
@@ -456,19 +478,7 @@ impl<'d> Lowerer<'d> {
             self.out.note_names.push((n.text.clone(), n.span));
         }
         if let Some(attrs) = h.settings {
-            let mut seen: HashMap<String, Span> = HashMap::default();
-            for s in self.settings(attrs) {
-                if let Some(prev) = seen.insert(s.name.clone(), s.span) {
-                    self.diags.push(
-                        Diagnostic::error(
-                            codes::DUPLICATE_SETTING,
-                            format!("setting `{}` is given twice", s.name),
-                            s.span,
-                        )
-                        .with_secondary(prev, "first given here"),
-                    );
-                    continue;
-                }
+            for s in self.distinct_settings(attrs) {
                 if s.name != "color" {
                     self.err(
                         codes::UNKNOWN_SETTING,
@@ -619,19 +629,7 @@ impl<'d> Lowerer<'d> {
             origin: Origin(Some(name_span)),
         };
         if let Some(attrs) = h.settings {
-            let mut seen: HashMap<String, Span> = HashMap::default();
-            for s in self.settings(attrs) {
-                if let Some(prev) = seen.insert(s.name.clone(), s.span) {
-                    self.diags.push(
-                        Diagnostic::error(
-                            codes::DUPLICATE_SETTING,
-                            format!("setting `{}` is given twice", s.name),
-                            s.span,
-                        )
-                        .with_secondary(prev, "first given here"),
-                    );
-                    continue;
-                }
+            for s in self.distinct_settings(attrs) {
                 match s.name.as_str() {
                     "headercolor" => match s.value {
                         Some(AttrValue::Expr(Expr::Color(..))) => {}
@@ -1291,19 +1289,7 @@ impl<'d> Lowerer<'d> {
             inline: false,
         };
         if let Some(attrs) = settings {
-            let mut seen: HashMap<String, Span> = HashMap::default();
-            for s in self.settings(attrs) {
-                if let Some(prev) = seen.insert(s.name.clone(), s.span) {
-                    self.diags.push(
-                        Diagnostic::error(
-                            codes::DUPLICATE_SETTING,
-                            format!("setting `{}` is given twice", s.name),
-                            s.span,
-                        )
-                        .with_secondary(prev, "first given here"),
-                    );
-                    continue;
-                }
+            for s in self.distinct_settings(attrs) {
                 let vspan = s.value_span.unwrap_or(s.span);
                 match s.name.as_str() {
                     "delete" | "update" => {
@@ -1469,19 +1455,7 @@ impl<'d> Lowerer<'d> {
                 origin: Origin(Some(l_span)),
             };
             if let Some(attrs) = settings {
-                let mut seen: HashMap<String, Span> = HashMap::default();
-                for s in self.settings(attrs) {
-                    if let Some(prev) = seen.insert(s.name.clone(), s.span) {
-                        self.diags.push(
-                            Diagnostic::error(
-                                codes::DUPLICATE_SETTING,
-                                format!("setting `{}` is given twice", s.name),
-                                s.span,
-                            )
-                            .with_secondary(prev, "first given here"),
-                        );
-                        continue;
-                    }
+                for s in self.distinct_settings(attrs) {
                     let vspan = s.value_span.unwrap_or(s.span);
                     match s.name.as_str() {
                         "pk" | "primary key" if s.value.is_none() => idx.primary_key = true,
@@ -1693,19 +1667,7 @@ impl<'d> Lowerer<'d> {
         };
         let mut note_span: Option<Span> = None;
         if let Some(attrs) = h.settings {
-            let mut seen: HashMap<String, Span> = HashMap::default();
-            for s in self.settings(attrs) {
-                if let Some(prev) = seen.insert(s.name.clone(), s.span) {
-                    self.diags.push(
-                        Diagnostic::error(
-                            codes::DUPLICATE_SETTING,
-                            format!("setting `{}` is given twice", s.name),
-                            s.span,
-                        )
-                        .with_secondary(prev, "first given here"),
-                    );
-                    continue;
-                }
+            for s in self.distinct_settings(attrs) {
                 match s.name.as_str() {
                     "color" => {
                         if !matches!(s.value, Some(AttrValue::Expr(Expr::Color(..)))) {
