@@ -99,7 +99,7 @@ pub fn newest_migration(
         .iter()
         .filter(|r| r.success)
         .max_by_key(|r| r.version)
-        .map(|r| format!("{}_{}", r.raw_version, r.name)))
+        .map(|r| format!("{:03}_{}", r.version, r.name)))
 }
 
 /// A backup to make.
