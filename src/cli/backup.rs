@@ -213,8 +213,20 @@ fn make(
         None => {
             let name = backup::safe_name(args.name.as_deref().unwrap_or(&session.params.dbname));
             let ext = if compressed { "sql.gz" } else { "sql" };
-            let file = format!("{}_{name}.{ext}", clock::Civil::from_unix(now).file_stamp());
-            (backups_dir(config).join(file), true)
+            let stamp = clock::Civil::from_unix(now).file_stamp();
+            // Two backups within one second get -2, -3 … (publishing never replaces a file).
+            let path = (1..)
+                .map(|n| {
+                    let suffix = if n == 1 {
+                        String::new()
+                    } else {
+                        format!("-{n}")
+                    };
+                    backups_dir(config).join(format!("{stamp}_{name}{suffix}.{ext}"))
+                })
+                .find(|p| !p.exists() && !backup::meta_path(p).exists())
+                .unwrap_or_default();
+            (path, true)
         }
     };
     let table = mcli::settings(config, &TimeoutArgs::default()).table;
