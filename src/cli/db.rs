@@ -11,14 +11,13 @@ use crate::local::find_client;
 use clap::Subcommand;
 use std::path::PathBuf;
 
-/// Tables of these names are nself's own bookkeeping and are not counted.
-const TRACKING_TABLE: &str = "schema_migrations";
 const NOT_TRACKED: &str = "not tracked yet";
 
 #[derive(Subcommand, Debug)]
 pub enum DbConnectionCommand {
     /// Show the environment, the database (password hidden), whether it is reachable, its
-    /// version, size and tables, and (as later features land) migrations and backups.
+    /// version, size and tables, migrations applied/pending/modified, and (as later features
+    /// land) backups.
     ///
     /// For the local environment with nothing configured this starts the project's own
     /// database first. Exit status 1 when the database cannot be reached.
@@ -80,15 +79,20 @@ struct Facts {
     tables: i64,
 }
 
-fn facts(session: &mut Session, schemas: &[String]) -> Result<Facts, postgres::Error> {
+/// The tracking table is nself's own bookkeeping and is not counted.
+fn facts(
+    session: &mut Session,
+    schemas: &[String],
+    tracking: &crate::migrate::TableName,
+) -> Result<Facts, postgres::Error> {
     let row = session.client.query_one(
         "SELECT current_setting('server_version'), current_database()::text, current_user::text, \
                 pg_database_size(current_database()), \
                 (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                   WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
                     AND n.nspname = ANY($1) \
-                    AND NOT (c.relname = $2 AND n.nspname = 'public'))",
-        &[&schemas, &TRACKING_TABLE],
+                    AND NOT (c.relname = $2 AND n.nspname = $3))",
+        &[&schemas, &tracking.name, &tracking.schema],
     )?;
     Ok(Facts {
         version: row.get(0),
@@ -102,7 +106,8 @@ fn facts(session: &mut Session, schemas: &[String]) -> Result<Facts, postgres::E
 fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
     let target = &config.target;
     let outcome = connect::open(target).and_then(|mut s| {
-        let f = facts(&mut s, schemas).map_err(|e| connect::classify(&s.params, e))?;
+        let tracking = super::migrate::settings(config, &Default::default()).table;
+        let f = facts(&mut s, schemas, &tracking).map_err(|e| connect::classify(&s.params, e))?;
         Ok((s, f))
     });
     let (session, facts, error) = match outcome {

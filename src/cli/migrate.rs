@@ -547,27 +547,35 @@ fn up(
     let human = format == Format::Human;
     let mut runner = Runner::start(&mut session.client, &settings, &mut printer(human))?;
     let result = runner.up(&files, options, &mut printer(human));
-    if human && interrupted(&result) {
-        println!("Failed");
-    }
-    let applied = result?;
-    runner.finish()?;
-    report_applied(&applied, format, "applied");
+    settle(runner, result, format, "applied")?;
     Ok(())
 }
 
-/// Whether an error came while a progress line was open ("Applying …").
-fn interrupted<T>(result: &Result<T, MigrateError>) -> bool {
-    matches!(
+/// Ends a run: closes an open progress line on failure ("Applying …" + "Failed"), releases
+/// the lock, and reports what was done.
+fn settle(
+    runner: Runner,
+    result: Result<Vec<&Migration>, MigrateError>,
+    format: Format,
+    verb: &str,
+) -> Result<(), Failure> {
+    let interrupted = matches!(
         result,
         Err(MigrateError::Statement { .. } | MigrateError::Db { .. })
-    )
+    );
+    if format == Format::Human && interrupted {
+        println!("Failed");
+    }
+    let done = result?;
+    runner.finish()?;
+    report_applied(&done, format, verb);
+    Ok(())
 }
 
 fn report_applied(list: &[&Migration], format: Format, verb: &str) {
     if format == Format::Json {
         let doc = serde_json::json!({
-            verb: list.iter().map(|m| migration_json(m)).collect::<Vec<_>>(),
+            verb.replace(' ', "_"): list.iter().map(|m| migration_json(m)).collect::<Vec<_>>(),
         });
         println!("{doc:#}");
     } else if list.is_empty() {
@@ -629,12 +637,7 @@ fn down(
     let human = format == Format::Human;
     let mut runner = Runner::start(&mut session.client, &settings, &mut printer(human))?;
     let result = runner.down(&files, count, &mut printer(human));
-    if human && interrupted(&result) {
-        println!("Failed");
-    }
-    let done = result?;
-    runner.finish()?;
-    report_applied(&done, format, "rolled back");
+    settle(runner, result, format, "rolled back")?;
     Ok(())
 }
 
@@ -686,12 +689,7 @@ fn fresh(
         },
         &mut printer(human),
     );
-    if human && interrupted(&result) {
-        println!("Failed");
-    }
-    let applied = result?;
-    runner.finish()?;
-    report_applied(&applied, format, "applied");
+    settle(runner, result, format, "applied")?;
     if seed {
         super::seed::run_seeds(&mut session.client, &seeds, config.environment)?;
     }

@@ -8,7 +8,7 @@
 //! COMMIT`; anything failing rolls all of it back. A `-- nself:no-transaction` migration is
 //! recorded dirty first, runs statement by statement, and is marked clean at the end.
 
-use super::file::{Migration, Section, Step};
+use super::file::{Migration, Step};
 use super::script;
 use super::tracking::{self, Applied, TableName, Tracking};
 use super::{MigrateError, StatementError};
@@ -163,7 +163,16 @@ pub fn locate(file: &str, text: &str, step: &Step, e: &postgres::Error) -> State
         message: server_message(e),
         code: db.map(|d| d.code().code().to_string()),
         detail: db.and_then(|d| d.detail().map(str::to_string)),
-        hint: db.and_then(|d| d.hint().map(str::to_string)),
+        hint: db.and_then(|d| d.hint().map(str::to_string)).or_else(|| {
+            // 25001: CREATE INDEX CONCURRENTLY, VACUUM, ALTER TYPE … ADD VALUE on old servers.
+            (db.map(|d| d.code().code()) == Some("25001")).then(|| {
+                format!(
+                    "this statement cannot run inside a transaction: put it in a migration of its \
+                     own with a `-- {}` line",
+                    super::file::NO_TRANSACTION
+                )
+            })
+        }),
     }
 }
 
@@ -240,6 +249,12 @@ impl std::fmt::Display for Repair {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Up,
+    Down,
+}
+
 /// A connection holding the migration lock, with the tracking table ready.
 pub struct Runner<'c> {
     client: &'c mut Client,
@@ -299,58 +314,68 @@ impl<'c> Runner<'c> {
             .collect();
         for m in &pending {
             progress(Progress::Applying(m));
-            let ms = self.apply(m)?;
+            let ms = self.execute(m, Direction::Up)?;
             progress(Progress::Applied(m, ms));
         }
         Ok(pending)
     }
 
-    fn apply(&mut self, m: &Migration) -> Result<i64, MigrateError> {
-        let what = format!("migration {}", m.id());
+    /// Runs one section of a migration with its tracking change: `BEGIN; statements; insert
+    /// (up) or delete (down) the row; COMMIT`, or, outside a transaction, marked dirty first.
+    fn execute(&mut self, m: &Migration, direction: Direction) -> Result<i64, MigrateError> {
+        let up = direction == Direction::Up;
+        let (steps, what) = if up {
+            (&m.up.steps, format!("migration {}", m.id()))
+        } else {
+            let down = m.down.as_ref().ok_or_else(|| {
+                MigrateError::Usage(format!("{} has no DOWN section", m.file_name))
+            })?;
+            (&down.steps, format!("rolling back migration {}", m.id()))
+        };
+        // The row as stored (an older table may keep `1` or `001`).
+        let raw = if up {
+            m.version_text.clone()
+        } else {
+            self.rows()?
+                .into_iter()
+                .find(|r| r.version == m.version)
+                .map(|r| r.raw_version)
+                .unwrap_or_else(|| m.version_text.clone())
+        };
+        let failed = |dirty: bool| {
+            let what = what.clone();
+            move |error| MigrateError::Statement { what, error, dirty }
+        };
+        let t = self.tracking.clone();
         let start = Instant::now();
         if m.no_transaction {
-            self.tracking.insert(
-                self.client,
-                &m.version_text,
-                &m.name,
-                &m.checksum,
-                None,
-                false,
-            )?;
-            run_steps(self.client, &m.file_name, &m.text, &m.up.steps).map_err(|error| {
-                MigrateError::Statement {
-                    what,
-                    error,
-                    dirty: true,
-                }
-            })?;
+            if up {
+                t.insert(self.client, &raw, &m.name, &m.checksum, None, false)?;
+            } else {
+                t.update(self.client, &raw, &m.checksum, None, false)?;
+            }
+            run_steps(self.client, &m.file_name, &m.text, steps).map_err(failed(true))?;
             let ms = ms_since(start);
-            self.tracking
-                .update(self.client, &m.version_text, &m.checksum, Some(ms), true)?;
+            if up {
+                t.update(self.client, &raw, &m.checksum, Some(ms), true)?;
+            } else {
+                t.delete(self.client, &raw)?;
+            }
             return Ok(ms);
         }
         let mut tx = self
             .client
             .transaction()
             .map_err(|e| MigrateError::db("starting a transaction", &e))?;
-        run_steps(&mut tx, &m.file_name, &m.text, &m.up.steps).map_err(|error| {
-            MigrateError::Statement {
-                what,
-                error,
-                dirty: false,
-            }
-        })?;
+        run_steps(&mut tx, &m.file_name, &m.text, steps).map_err(failed(false))?;
         let ms = ms_since(start);
-        self.tracking.insert(
-            &mut tx,
-            &m.version_text,
-            &m.name,
-            &m.checksum,
-            Some(ms),
-            true,
-        )?;
+        if up {
+            t.insert(&mut tx, &raw, &m.name, &m.checksum, Some(ms), true)?;
+        } else {
+            t.delete(&mut tx, &raw)?;
+        }
         tx.commit()
-            .map_err(|e| MigrateError::db(&format!("committing migration {}", m.id()), &e))?;
+            .map_err(|e| MigrateError::db(&format!("committing {what}"), &e))?;
         Ok(ms)
     }
 
@@ -479,53 +504,10 @@ impl<'c> Runner<'c> {
         }
         for m in &chosen {
             progress(Progress::RollingBack(m));
-            let ms = self.revert(m)?;
+            let ms = self.execute(m, Direction::Down)?;
             progress(Progress::RolledBack(m, ms));
         }
         Ok(chosen)
-    }
-
-    fn revert(&mut self, m: &Migration) -> Result<i64, MigrateError> {
-        let what = format!("rolling back migration {}", m.id());
-        let down: &Section = m
-            .down
-            .as_ref()
-            .ok_or_else(|| MigrateError::Usage(format!("{} has no DOWN section", m.file_name)))?;
-        let rows = self.rows()?;
-        let raw = rows
-            .iter()
-            .find(|r| r.version == m.version)
-            .map(|r| r.raw_version.clone())
-            .unwrap_or_else(|| m.version_text.clone());
-        let start = Instant::now();
-        if m.no_transaction {
-            self.tracking
-                .update(self.client, &raw, &m.checksum, None, false)?;
-            run_steps(self.client, &m.file_name, &m.text, &down.steps).map_err(|error| {
-                MigrateError::Statement {
-                    what,
-                    error,
-                    dirty: true,
-                }
-            })?;
-            self.tracking.delete(self.client, &raw)?;
-            return Ok(ms_since(start));
-        }
-        let mut tx = self
-            .client
-            .transaction()
-            .map_err(|e| MigrateError::db("starting a transaction", &e))?;
-        run_steps(&mut tx, &m.file_name, &m.text, &down.steps).map_err(|error| {
-            MigrateError::Statement {
-                what,
-                error,
-                dirty: false,
-            }
-        })?;
-        self.tracking.delete(&mut tx, &raw)?;
-        tx.commit()
-            .map_err(|e| MigrateError::db(&format!("committing the rollback of {}", m.id()), &e))?;
-        Ok(ms_since(start))
     }
 
     /// What `repair` would change. With no marks: accept every changed checksum (and record

@@ -302,6 +302,8 @@ fn a_runner_killed_at_any_moment_leaves_tracking_matching_the_schema() {
     let u = url(&db);
     let mut rng = Rng(0x5eed_1234_abcd_0042);
     let mut outcomes = [0usize; 2]; // [killed before finishing, finished]
+    let mut partial = 0; // kills that left some but not all of the pending migrations applied
+    let mut before = 0;
     let started = Instant::now();
     for iteration in 0..50 {
         let mut child = Command::new(NSELF)
@@ -335,6 +337,9 @@ fn a_runner_killed_at_any_moment_leaves_tracking_matching_the_schema() {
                 .get(0);
             assert_eq!(n, 1, "iteration {iteration}: {t}");
         }
+        if before < versions.len() && versions.len() < MIGRATIONS {
+            partial += 1;
+        }
         // A new run completes.
         let r = p.run(&["db", "migrate", "up", "--database-url", &u], &[]);
         r.ok();
@@ -347,9 +352,15 @@ fn a_runner_killed_at_any_moment_leaves_tracking_matching_the_schema() {
         }
         c.execute("DELETE FROM schema_migrations WHERE version > $1", &[&keep])
             .unwrap();
+        before = keep as usize;
     }
+    assert!(
+        partial > 0,
+        "no kill landed mid-run: the test proved nothing"
+    );
     eprintln!(
-        "killed-runner test: {} killed mid-run, {} finished before the kill, {:?}",
+        "killed-runner test: {} killed before finishing ({partial} of them between two \
+         migrations' commits), {} finished before the kill, {:?}",
         outcomes[0],
         outcomes[1],
         started.elapsed()
@@ -431,6 +442,13 @@ fn a_no_transaction_migration_is_dirty_until_it_finishes() {
     db.client()
         .batch_execute("CREATE TABLE big (id int)")
         .unwrap();
+    // Without the directive, the server refuses and nself says what to do.
+    let p = project(&[(
+        "001_index.sql",
+        "CREATE INDEX CONCURRENTLY big_id ON big (id);\n",
+    )]);
+    nself(&p, &db, &["db", "migrate", "up"])
+        .fails(1, &["001_index.sql:1", "hint:", "-- nself:no-transaction"]);
     let p = project(&[(
         "001_index.sql",
         "-- nself:no-transaction\n-- UP\nCREATE INDEX CONCURRENTLY big_id ON big (id);\nSELECT 1/0;\n-- DOWN\nDROP INDEX CONCURRENTLY big_id;\n",
@@ -605,7 +623,7 @@ fn up_n_down_n_and_create() {
     let j = nself(&p, &db, &["db", "migrate", "down", "2", "--format", "json"])
         .ok()
         .json();
-    let versions: Vec<&str> = j["rolled back"]
+    let versions: Vec<&str> = j["rolled_back"]
         .as_array()
         .unwrap()
         .iter()
@@ -782,4 +800,75 @@ fn performance_of_one_hundred_small_migrations() {
         "100 migrations: nself migrate up {runner:?}, same SQL via psql (nself db shell -f) {psql:?}, overhead {:?}",
         runner.saturating_sub(psql)
     );
+}
+
+#[test]
+fn lock_timeout_and_statement_timeout_are_applied() {
+    let db = fresh_database();
+    let p = project(&[(
+        "001_slow.sql",
+        "CREATE TABLE slow (id int);\nSELECT pg_sleep(3);\n",
+    )]);
+    // Another runner holds the lock: with --lock-timeout the wait is bounded.
+    let mut holder = db.client();
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&nself::migrate::tracking::LOCK_KEY],
+        )
+        .unwrap();
+    let t = Instant::now();
+    let r = nself(&p, &db, &["db", "migrate", "up", "--lock-timeout", "300ms"]);
+    r.fails(1, &["migration lock", "lock_timeout"]);
+    assert!(
+        r.stderr
+            .contains("Waiting for another nself migration runner"),
+        "{}",
+        r.stderr
+    );
+    assert!(t.elapsed() < Duration::from_secs(3));
+    drop(holder);
+    // statement_timeout from the configuration (a variable here; .env works the same way).
+    let u = url(&db);
+    let r = p.run(
+        &["db", "migrate", "up"],
+        &[("DATABASE_URL", &u), ("NSELF_STATEMENT_TIMEOUT", "200ms")],
+    );
+    r.fails(1, &["001_slow.sql:2", "statement timeout", "rolled back"]);
+    assert!(tracked(&db).is_empty());
+    assert!(!tables(&db).contains("slow"));
+    nself(
+        &p,
+        &db,
+        &["db", "migrate", "up", "--lock-timeout", "nonsense"],
+    )
+    .fails(2, &["lock_timeout"]);
+}
+
+#[test]
+fn folders_and_tracking_table_are_configurable() {
+    let db = fresh_database();
+    let p = Project::new();
+    p.write("db/changes/001_a.sql", "CREATE TABLE a (id int);\n");
+    p.write("db/seed-data/common/1.sql", "INSERT INTO a VALUES (1);\n");
+    p.write(
+        ".env",
+        "NSELF_MIGRATIONS_DIR=db/changes\nNSELF_SEEDS_DIR=db/seed-data\nNSELF_MIGRATIONS_TABLE=meta.applied\n",
+    );
+    nself(&p, &db, &["db", "migrate", "up"]).ok();
+    nself(&p, &db, &["db", "seed", "--env", "local"]).ok();
+    let mut c = db.client();
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM meta.applied", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    let n: i64 = c.query_one("SELECT count(*) FROM a", &[]).unwrap().get(0);
+    assert_eq!(n, 1);
+    assert!(!tables(&db).contains("schema_migrations"));
+    let j = nself(&p, &db, &["db", "migrate", "status", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(j["tracking_table"], "meta.applied");
+    assert_eq!(j["applied"], 1);
 }
