@@ -119,6 +119,9 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         .as_mut()
         .map(|s| super::migrate::summary(config, &mut s.client));
     let local = session.as_ref().and_then(|s| s.local.as_ref());
+    let last_backup = crate::backup::list(&config.project_dir.join(crate::backup::FOLDER))
+        .ok()
+        .and_then(|all| all.last().map(|b| format!("{} ({})", b.created_at, b.name)));
     if format == Format::Json {
         let doc = serde_json::json!({
             "environment": config.environment,
@@ -139,7 +142,7 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
                 "data_dir": config.local.state_dir.join("data"),
             })),
             "migrations": migrations.as_ref().map(|m| m.1.clone()),
-            "last_backup": NOT_TRACKED,
+            "last_backup": last_backup,
             "schema_matches": NOT_TRACKED,
         });
         println!("{doc:#}");
@@ -183,7 +186,10 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
     if let Some((line, _)) = &migrations {
         println!("Migrations:   {line}");
     }
-    println!("Last backup:  {NOT_TRACKED}");
+    println!(
+        "Last backup:  {}",
+        last_backup.as_deref().unwrap_or("none (`nself db backup`)")
+    );
     println!("Schema file:  {NOT_TRACKED} (nself/schema.dbml)");
     if let Some(e) = error {
         eprintln!("error: {e}");
