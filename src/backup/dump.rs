@@ -18,6 +18,11 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The gzip level. With the zlib-rs backend, level 1 is a "quick" strategy that compresses a
+/// typical dump ~45% worse for no speed gain; level 2 measured as fast and smaller than
+/// `gzip -6` (520 MB database: 96.5 MB in 2.0 s; level 1: 141.7 MB in 2.0 s; level 3: 2.4 s).
+const GZIP_LEVEL: u32 = 2;
+
 /// Chunk size of the streams (pipe reads, file writes).
 pub const BUFFER: usize = 1 << 20;
 
@@ -298,7 +303,7 @@ pub fn create(
             bytes: 0,
         };
         if req.options.compressed {
-            let mut gz = GzEncoder::new(hashing, Compression::fast());
+            let mut gz = GzEncoder::new(hashing, Compression::new(GZIP_LEVEL));
             pump(&mut out, &mut gz, &writing, progress)?;
             hashing = gz.finish().map_err(BackupError::io(writing.clone()))?;
         } else {
