@@ -525,3 +525,43 @@ fn backup_status_reads_the_settings() {
     )
     .fails(1, &["hour: 25 is outside 0-23"]);
 }
+
+#[test]
+fn a_failed_backup_leaves_no_file_and_names_are_unique() {
+    let db = fresh_database();
+    db.client()
+        .batch_execute("CREATE TABLE t (id int)")
+        .unwrap();
+    let p = Project::new();
+    // pg_dump refuses a table pattern that matches nothing.
+    nself(&p, &db, &["db", "backup", "--tables", "no_such_table"])
+        .fails(1, &["pg_dump failed", "no matching tables"]);
+    let left: Vec<_> = std::fs::read_dir(p.path().join("backups"))
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    // Two named backups in quick succession both exist; the list shows both, newest first.
+    nself(&p, &db, &["db", "backup", "--name", "before_migration"]).ok();
+    nself(&p, &db, &["db", "backup", "--name", "before_migration"]).ok();
+    let list = nself(&p, &db, &["db", "backup", "list"]);
+    list.ok();
+    assert_eq!(
+        list.stdout.matches("_before_migration").count(),
+        2,
+        "{}",
+        list.stdout
+    );
+    assert!(list.stdout.contains("NAME"), "{}", list.stdout);
+    // db status reports the last backup.
+    let status = nself(&p, &db, &["db", "status"]);
+    assert!(
+        status.stdout.contains("Last backup:  2"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stdout.contains("before_migration"),
+        "{}",
+        status.stdout
+    );
+}
