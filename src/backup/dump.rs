@@ -284,14 +284,7 @@ pub fn create(
         "starting {}",
         req.pg_dump.display()
     )))?;
-    let stderr = child.stderr.take();
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut s) = stderr {
-            let _ = s.read_to_string(&mut text);
-        }
-        text
-    });
+    let errors = collect_stderr(&mut child);
     let writing = format!("writing {}", tmp.display());
     let result = (|| -> Result<(u64, String), BackupError> {
         let Some(mut out) = child.stdout.take() else {
@@ -379,6 +372,18 @@ fn pump(
         total += n as u64;
         progress(total);
     }
+}
+
+/// Reads a child's stderr to the end on a thread (so the child never blocks on a full pipe).
+pub fn collect_stderr(child: &mut std::process::Child) -> std::thread::JoinHandle<String> {
+    let stderr = child.stderr.take();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut s) = stderr {
+            let _ = s.read_to_string(&mut text);
+        }
+        text
+    })
 }
 
 /// Lower-case hex of a digest.

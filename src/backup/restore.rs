@@ -5,7 +5,7 @@
 //! streamed (decompressed on the fly) into psql's standard input. If any statement fails, psql
 //! rolls the transaction back and the database is exactly as it was.
 
-use super::dump::{client_env, hex, BUFFER};
+use super::dump::{client_env, collect_stderr, hex, BUFFER};
 use super::{read_meta, BackupError, Metadata};
 use crate::config::ConnParams;
 use flate2::read::MultiGzDecoder;
@@ -178,14 +178,7 @@ pub fn run(
     let mut child = cmd
         .spawn()
         .map_err(BackupError::io(format!("starting {}", psql.display())))?;
-    let stderr = child.stderr.take();
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut s) = stderr {
-            let _ = s.read_to_string(&mut text);
-        }
-        text
-    });
+    let errors = collect_stderr(&mut child);
     let Some(mut stdin) = child.stdin.take() else {
         let _ = child.kill();
         return Err(BackupError::Usage("psql has no input pipe".into()));

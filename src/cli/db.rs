@@ -228,30 +228,9 @@ fn shell(
         params = params.with_dbname(&db);
     }
     let mut cmd = std::process::Command::new(&psql);
-    // Settings that would override the ones below; the password file stays usable.
-    for key in ["PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGHOSTADDR"] {
-        cmd.env_remove(key);
-    }
-    cmd.env("PGHOST", &params.host)
-        .env("PGPORT", params.port.to_string())
-        .env("PGUSER", &params.user)
-        .env("PGDATABASE", &params.dbname)
-        .env("PGAPPNAME", "nself db shell")
-        .env(
-            "PGCONNECT_TIMEOUT",
-            params.connect_timeout.unwrap_or(10).to_string(),
-        );
-    match params.password() {
-        Some(p) => cmd.env("PGPASSWORD", p),
-        None => cmd.env_remove("PGPASSWORD"),
-    };
-    match &params.sslmode {
-        Some(m) => cmd.env("PGSSLMODE", m),
-        None => cmd.env_remove("PGSSLMODE"),
-    };
-    if let Some(o) = &params.options {
-        cmd.env("PGOPTIONS", o);
-    }
+    // The connection through PG* variables (the password as PGPASSWORD), overriding any
+    // service file or options of the user's; the password file stays usable.
+    crate::backup::dump::client_env(&mut cmd, &params, "nself db shell");
     if command.is_some() || file.is_some() {
         cmd.args(["-v", "ON_ERROR_STOP=1"]);
     }

@@ -170,16 +170,16 @@ fn backup_round_trip_every_type_100k_rows() {
     assert_eq!(checksums(&db), before);
 }
 
+/// Three small tables, b referencing a.
+const ABC: &str =
+    "CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE b (id int REFERENCES a, w text);
+     CREATE TABLE c (x int); INSERT INTO a SELECT g, 'v' || g FROM generate_series(1, 500) g;
+     INSERT INTO b SELECT g, 'w' FROM generate_series(1, 500) g; INSERT INTO c VALUES (1);";
+
 #[test]
 fn schema_only_tables_and_plain_backups() {
     let db = fresh_database();
-    db.client()
-        .batch_execute(
-            "CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE b (id int REFERENCES a, w text);
-             CREATE TABLE c (x int); INSERT INTO a SELECT g, 'v' || g FROM generate_series(1, 500) g;
-             INSERT INTO b SELECT g, 'w' FROM generate_series(1, 500) g; INSERT INTO c VALUES (1);",
-        )
-        .unwrap();
+    db.client().batch_execute(ABC).unwrap();
     let before = checksums(&db);
     let schema_before = schema_fingerprint(&db);
     let p = Project::new();
@@ -200,13 +200,7 @@ fn schema_only_tables_and_plain_backups() {
     );
 
     drop_everything(&db);
-    db.client()
-        .batch_execute(
-            "CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE b (id int REFERENCES a, w text);
-             CREATE TABLE c (x int); INSERT INTO a SELECT g, 'v' || g FROM generate_series(1, 500) g;
-             INSERT INTO b SELECT g, 'w' FROM generate_series(1, 500) g; INSERT INTO c VALUES (1);",
-        )
-        .unwrap();
+    db.client().batch_execute(ABC).unwrap();
     // Only a and b, plain SQL (detected by content, whatever the name says).
     nself(
         &p,
