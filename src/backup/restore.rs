@@ -237,3 +237,34 @@ pub fn run(
     }
     Ok(())
 }
+
+/// The `--clean` preamble: what it drops (for `--dry-run`) and the SQL. `public` is emptied
+/// object by object (it stays, with its owner and grants, as pg_dump expects it to exist);
+/// every other managed schema that exists is dropped whole, because the dump recreates it
+/// with `CREATE SCHEMA`, which would fail on an existing one.
+pub fn clean_preamble(
+    client: &mut postgres::Client,
+    schemas: &[String],
+) -> Result<(Vec<String>, String), BackupError> {
+    let wrap = |e: crate::migrate::MigrateError| BackupError::Db {
+        doing: "listing what --clean drops".into(),
+        message: e.to_string(),
+    };
+    let public: Vec<String> = schemas.iter().filter(|s| *s == "public").cloned().collect();
+    let (mut objects, mut sql) =
+        crate::migrate::runner::drop_script(client, &public).map_err(wrap)?;
+    let others: Vec<&String> = schemas.iter().filter(|s| *s != "public").collect();
+    let existing = client
+        .query(
+            "SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1) ORDER BY 1",
+            &[&others],
+        )
+        .map_err(|e| BackupError::db("listing the managed schemas", &e))?;
+    for row in existing {
+        let name: String = row.get(0);
+        let quoted = crate::sql::quote_ident(&name);
+        sql.push_str(&format!("DROP SCHEMA {quoted} CASCADE;\n"));
+        objects.push(format!("SCHEMA {quoted} (and everything in it)"));
+    }
+    Ok((objects, sql))
+}

@@ -508,7 +508,7 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
     let mut session = mcli::open(config)?;
     let schemas = mcli::managed_schemas(config, &args.schemas);
     let (objects, preamble) = if args.clean {
-        runner::drop_script(&mut session.client, &schemas)?
+        restore::clean_preamble(&mut session.client, &schemas).map_err(backup_failure)?
     } else {
         (Vec::new(), String::new())
     };

@@ -559,3 +559,37 @@ fn a_failed_backup_leaves_no_file_and_names_are_unique() {
         status.stdout
     );
 }
+
+#[test]
+fn clean_restore_replaces_other_managed_schemas() {
+    let db = fresh_database();
+    db.client()
+        .batch_execute(
+            "CREATE SCHEMA app; CREATE TABLE app.items (id int PRIMARY KEY, label text);
+             INSERT INTO app.items SELECT g, 'i' || g FROM generate_series(1, 300) g;
+             CREATE TABLE public.p (id int); INSERT INTO public.p VALUES (1);",
+        )
+        .unwrap();
+    let p = Project::new();
+    let u = db.params.to_url_with_password();
+    let env = [("DATABASE_URL", u.as_str()), ("NSELF_SCHEMAS", "app")];
+    p.run(&["db", "backup"], &env).ok();
+    let count = |sql: &str| -> i64 { db.client().query_one(sql, &[]).unwrap().get(0) };
+    db.client()
+        .batch_execute("DELETE FROM app.items WHERE id > 100; CREATE TABLE app.extra (x int);")
+        .unwrap();
+    let dry = p.run(&["db", "restore", "--clean", "--dry-run"], &env);
+    dry.ok();
+    assert!(
+        dry.stdout.contains("SCHEMA app (and everything in it)"),
+        "{}",
+        dry.stdout
+    );
+    p.run(&["db", "restore", "--clean"], &env).ok();
+    assert_eq!(count("SELECT count(*) FROM app.items"), 300);
+    assert_eq!(count("SELECT count(*) FROM public.p"), 1);
+    assert_eq!(
+        count("SELECT count(*) FROM pg_class WHERE relname = 'extra'"),
+        0
+    );
+}
