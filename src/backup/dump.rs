@@ -248,17 +248,11 @@ pub fn create(
 ) -> Result<Metadata, BackupError> {
     let (server_major, server_version) = server_version(client)?;
     let (dump_major, dump_version) = tool_version(req.pg_dump)?;
-    if dump_major < server_major {
-        return Err(BackupError::Tool {
-            doing: "checking pg_dump".into(),
-            message: format!(
-                "{} is version {dump_version} but the server runs PostgreSQL {server_version}; \
-                 pg_dump must be at least as new as the server. Install the PostgreSQL {server_major} \
-                 client (e.g. apt-get install postgresql-client-{server_major}) and put it first on PATH",
-                req.pg_dump.display()
-            ),
-        });
-    }
+    check_versions(
+        req.pg_dump,
+        (dump_major, &dump_version),
+        (server_major, &server_version),
+    )?;
     let migration = newest_migration(client, req.tracking_table)?;
     let dir = req.path.parent().unwrap_or(Path::new("."));
     let dir = if dir.as_os_str().is_empty() {
@@ -351,6 +345,27 @@ pub fn create(
     Ok(meta)
 }
 
+/// pg_dump must be at least as new as the server (an older one refuses or, worse, dumps
+/// what it understands).
+fn check_versions(
+    pg_dump: &Path,
+    (dump_major, dump_version): (u32, &str),
+    (server_major, server_version): (u32, &str),
+) -> Result<(), BackupError> {
+    if dump_major >= server_major {
+        return Ok(());
+    }
+    Err(BackupError::Tool {
+        doing: "checking pg_dump".into(),
+        message: format!(
+            "{} is version {dump_version} but the server runs PostgreSQL {server_version}; \
+             pg_dump must be at least as new as the server. Install the PostgreSQL {server_major} \
+             client (e.g. apt-get install postgresql-client-{server_major}) and put it first on PATH",
+            pg_dump.display()
+        ),
+    })
+}
+
 /// Copies a stream into a writer in large chunks, reporting the bytes copied so far.
 fn pump(
     input: &mut impl Read,
@@ -389,4 +404,44 @@ pub fn collect_stderr(child: &mut std::process::Child) -> std::thread::JoinHandl
 /// Lower-case hex of a digest.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pg_dump_must_be_as_new_as_the_server() {
+        let p = Path::new("/usr/bin/pg_dump");
+        assert!(check_versions(p, (15, "15.4"), (15, "15.10")).is_ok());
+        assert!(check_versions(p, (16, "16.1"), (15, "15.10")).is_ok());
+        let e = check_versions(p, (14, "14.9"), (16, "16.2"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("14.9") && e.contains("PostgreSQL 16.2"), "{e}");
+        assert!(e.contains("postgresql-client-16"), "{e}");
+    }
+
+    #[test]
+    fn arguments() {
+        let args = dump_args(&DumpOptions {
+            tables: vec!["users".into()],
+            exclude: vec!["logs".into()],
+            schema_only: true,
+            ..DumpOptions::default()
+        });
+        for a in [
+            "--schema-only",
+            "--exclude-schema=hdb_catalog",
+            "--table=users",
+            "--exclude-table=logs",
+        ] {
+            assert!(args.iter().any(|x| x == a), "{a}: {args:?}");
+        }
+        let with_meta = dump_args(&DumpOptions {
+            include_metadata: true,
+            ..DumpOptions::default()
+        });
+        assert!(!with_meta.iter().any(|x| x.contains("hdb_catalog")));
+    }
 }
