@@ -7,6 +7,7 @@
 //! (the environment rules) build on them. Only `cli` does terminal I/O, reads
 //! environment variables or exits; see ARCHITECTURE.md for the map and its invariants.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+pub mod backup;
 pub mod catalog;
 pub mod cli;
 pub mod config;

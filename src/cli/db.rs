@@ -119,6 +119,9 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         .as_mut()
         .map(|s| super::migrate::summary(config, &mut s.client));
     let local = session.as_ref().and_then(|s| s.local.as_ref());
+    let last_backup = crate::backup::list(&config.project_dir.join(crate::backup::FOLDER))
+        .ok()
+        .and_then(|all| all.last().map(|b| format!("{} ({})", b.created_at, b.name)));
     if format == Format::Json {
         let doc = serde_json::json!({
             "environment": config.environment,
@@ -139,7 +142,7 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
                 "data_dir": config.local.state_dir.join("data"),
             })),
             "migrations": migrations.as_ref().map(|m| m.1.clone()),
-            "last_backup": NOT_TRACKED,
+            "last_backup": last_backup,
             "schema_matches": NOT_TRACKED,
         });
         println!("{doc:#}");
@@ -183,7 +186,10 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
     if let Some((line, _)) = &migrations {
         println!("Migrations:   {line}");
     }
-    println!("Last backup:  {NOT_TRACKED}");
+    println!(
+        "Last backup:  {}",
+        last_backup.as_deref().unwrap_or("none (`nself db backup`)")
+    );
     println!("Schema file:  {NOT_TRACKED} (nself/schema.dbml)");
     if let Some(e) = error {
         eprintln!("error: {e}");
@@ -222,30 +228,9 @@ fn shell(
         params = params.with_dbname(&db);
     }
     let mut cmd = std::process::Command::new(&psql);
-    // Settings that would override the ones below; the password file stays usable.
-    for key in ["PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGHOSTADDR"] {
-        cmd.env_remove(key);
-    }
-    cmd.env("PGHOST", &params.host)
-        .env("PGPORT", params.port.to_string())
-        .env("PGUSER", &params.user)
-        .env("PGDATABASE", &params.dbname)
-        .env("PGAPPNAME", "nself db shell")
-        .env(
-            "PGCONNECT_TIMEOUT",
-            params.connect_timeout.unwrap_or(10).to_string(),
-        );
-    match params.password() {
-        Some(p) => cmd.env("PGPASSWORD", p),
-        None => cmd.env_remove("PGPASSWORD"),
-    };
-    match &params.sslmode {
-        Some(m) => cmd.env("PGSSLMODE", m),
-        None => cmd.env_remove("PGSSLMODE"),
-    };
-    if let Some(o) = &params.options {
-        cmd.env("PGOPTIONS", o);
-    }
+    // The connection through PG* variables (the password as PGPASSWORD), overriding any
+    // service file or options of the user's; the password file stays usable.
+    crate::backup::dump::client_env(&mut cmd, &params, "nself db shell");
     if command.is_some() || file.is_some() {
         cmd.args(["-v", "ON_ERROR_STOP=1"]);
     }

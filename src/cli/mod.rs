@@ -1,6 +1,7 @@
 //! The command line: clap definitions and the only place that reads environment variables,
 //! prints, or decides the exit code (0 success, 1 failure, 2 bad usage).
 
+mod backup;
 mod context;
 mod db;
 mod local;
@@ -57,6 +58,20 @@ enum DbCommand {
     /// Drop everything in the managed schemas, apply all migrations, run the seeds. Local only.
     #[command(after_help = "Examples:\n  nself db reset")]
     Reset(migrate::ResetArgs),
+    /// Back up the database with pg_dump into backups/ (gzip, with a metadata file); list the
+    /// backups; show the BACKUP_* settings.
+    Backup(backup::BackupArgs),
+    /// Restore a backup (default: the newest) in one transaction: all or nothing.
+    #[command(
+        after_help = "Examples:\n  nself db restore\n  nself db restore backups/2026-01-24_143052_nhost.sql.gz\n  nself db restore backup.sql --dry-run\n  nself db restore backup.sql --clean\n  nself --env production db restore --confirm yes-restore-production"
+    )]
+    Restore(backup::RestoreArgs),
+    /// The safe team command: back up, apply every pending migration in one transaction,
+    /// verify integrity; on failure nothing changes and the restore command is shown.
+    #[command(
+        after_help = "Examples:\n  nself db update\n  nself db update --no-backup   # local only\n  nself --env staging db update --yes"
+    )]
+    Update(backup::UpdateArgs),
     #[command(flatten)]
     Connection(db::DbConnectionCommand),
 }
@@ -90,6 +105,9 @@ pub fn main() -> i32 {
             DbCommand::Migrate { command } => migrate::run(&cli.global, command),
             DbCommand::Seed(args) => seed::run(&cli.global, args),
             DbCommand::Reset(args) => migrate::reset(&cli.global, args),
+            DbCommand::Backup(args) => backup::backup_command(&cli.global, args),
+            DbCommand::Restore(args) => backup::restore_command(&cli.global, args),
+            DbCommand::Update(args) => backup::update_command(&cli.global, args),
             DbCommand::Connection(command) => db::run(&cli.global, command),
         },
         Command::Local(command) => local::run(&cli.global, command),

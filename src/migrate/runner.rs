@@ -379,6 +379,72 @@ impl<'c> Runner<'c> {
         Ok(ms)
     }
 
+    /// Applies every pending migration and its tracking row in ONE transaction (`db update`),
+    /// then runs `verify` inside that same transaction before committing: if any migration or
+    /// the verification fails, nothing is kept. Refuses, before running anything, the same
+    /// states `up` refuses, and any pending `-- nself:no-transaction` migration (it cannot run
+    /// inside a transaction). `pending` receives the list before anything runs.
+    pub fn up_atomic<'m>(
+        &mut self,
+        files: &'m [Migration],
+        pending_seen: &mut dyn FnMut(&[&'m Migration]),
+        progress: &mut dyn FnMut(Progress<'m>),
+        verify: &mut dyn FnMut(&mut postgres::Transaction<'_>) -> Result<(), MigrateError>,
+    ) -> Result<Vec<&'m Migration>, MigrateError> {
+        let rows = self.rows()?;
+        let entries = plan(files, &rows);
+        blockers(&entries, false, "updating the database")?;
+        let pending: Vec<&'m Migration> = entries
+            .iter()
+            .filter(|e| e.status == Status::Pending)
+            .filter_map(|e| e.file)
+            .collect();
+        pending_seen(&pending);
+        let outside: Vec<String> = pending
+            .iter()
+            .filter(|m| m.no_transaction)
+            .map(|m| m.file_name.clone())
+            .collect();
+        if !outside.is_empty() {
+            return Err(MigrateError::Blocked {
+                reasons: outside
+                    .iter()
+                    .map(|f| format!("{f} is marked `-- nself:no-transaction`: it cannot run inside the single transaction of `db update`"))
+                    .collect(),
+                next: "Nothing was done. Apply the migrations up to and including it with `nself db migrate up N` (each in its own transaction, the marked one outside any), then run `nself db update` again.".into(),
+            });
+        }
+        let mut tx = self
+            .client
+            .transaction()
+            .map_err(|e| MigrateError::db("starting the update transaction", &e))?;
+        for m in &pending {
+            progress(Progress::Applying(m));
+            let start = Instant::now();
+            run_steps(&mut tx, &m.file_name, &m.text, &m.up.steps).map_err(|error| {
+                MigrateError::Statement {
+                    what: format!("migration {}", m.id()),
+                    error,
+                    dirty: false,
+                }
+            })?;
+            let ms = ms_since(start);
+            self.tracking.insert(
+                &mut tx,
+                &m.version_text,
+                &m.name,
+                &m.checksum,
+                Some(ms),
+                true,
+            )?;
+            progress(Progress::Applied(m, ms));
+        }
+        verify(&mut tx)?;
+        tx.commit()
+            .map_err(|e| MigrateError::db("committing the update", &e))?;
+        Ok(pending)
+    }
+
     /// Rolls back the `count` newest applied migrations, newest first. Checks all of them
     /// (file present, unchanged, with a DOWN section) before running any.
     pub fn down<'m>(
@@ -658,6 +724,21 @@ pub fn drop_objects(
     client: &mut impl GenericClient,
     schemas: &[String],
 ) -> Result<usize, MigrateError> {
+    let (objects, sql) = drop_script(client, schemas)?;
+    if !sql.is_empty() {
+        client
+            .batch_execute(&sql)
+            .map_err(|e| MigrateError::db("dropping the managed schemas' objects", &e))?;
+    }
+    Ok(objects.len())
+}
+
+/// What [`drop_objects`] would drop, without dropping it: each object as `KIND name`, and the
+/// `DROP … CASCADE;` script (`db restore --clean` runs it in the restore's own transaction).
+pub fn drop_script(
+    client: &mut impl GenericClient,
+    schemas: &[String],
+) -> Result<(Vec<String>, String), MigrateError> {
     let rows = client
         .query(
             "WITH ext AS (SELECT objid, classid FROM pg_depend WHERE deptype = 'e') \
@@ -689,6 +770,7 @@ pub fn drop_objects(
         )
         .map_err(|e| MigrateError::db("listing the objects to drop", &e))?;
     let mut sql = String::new();
+    let mut objects = Vec::with_capacity(rows.len());
     for r in &rows {
         let kind: String = r.get(0);
         let nsp: Option<String> = r.get(1);
@@ -701,11 +783,7 @@ pub fn drop_objects(
         // Identity arguments come from the server's catalog, already in SQL syntax.
         let args = args.map(|a| format!("({a})")).unwrap_or_default();
         sql.push_str(&format!("DROP {kind} IF EXISTS {target}{args} CASCADE;\n"));
+        objects.push(format!("{kind} {target}{args}"));
     }
-    if !sql.is_empty() {
-        client
-            .batch_execute(&sql)
-            .map_err(|e| MigrateError::db("dropping the managed schemas' objects", &e))?;
-    }
-    Ok(rows.len())
+    Ok((objects, sql))
 }

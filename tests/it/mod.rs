@@ -1,5 +1,6 @@
 //! Integration test modules; add yours here.
 
+mod backup;
 mod catalog;
 mod check_cli;
 mod check_corpus;

@@ -1,0 +1,225 @@
+//! Backups and restores of the configured database (SPEC.md section 4, issue 6): `pg_dump`
+//! streamed through gzip into `backups/` with a metadata file beside each backup, the list of
+//! backups, the `BACKUP_*` schedule, verification and all-or-nothing restores through `psql`.
+//!
+//! [`dump`] makes a backup, [`restore`] checks and restores one, [`cron`] evaluates
+//! `BACKUP_SCHEDULE`, [`integrity`] is `db update`'s final check, [`clock`] is civil UTC time.
+//! Invariants: a backup file appears under its final name only once it is complete and synced
+//! (temp file, fsync, link); files are 0600 and the backups folder 0700; a restore reads the
+//! whole file and checks its SHA-256 before it connects to change anything; the password
+//! reaches `pg_dump`/`psql` only through their environment. This module never prints and
+//! never reads the process environment: progress goes to callbacks, settings arrive as values.
+
+pub mod clock;
+pub mod cron;
+pub mod dump;
+pub mod integrity;
+pub mod restore;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The folder backups go to, under the project folder.
+pub const FOLDER: &str = "backups";
+/// Appended to a backup's file name for its metadata file.
+pub const META_SUFFIX: &str = ".meta.json";
+
+/// What goes into a dump (recorded in the metadata).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DumpOptions {
+    pub tables: Vec<String>,
+    pub exclude: Vec<String>,
+    pub schema_only: bool,
+    pub data_only: bool,
+    /// Whether the Hasura metadata schema `hdb_catalog` is included (excluded by default).
+    pub include_metadata: bool,
+    pub compressed: bool,
+}
+
+/// The metadata file written beside every backup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// The backup's file name (without folder).
+    pub file: String,
+    /// Size of the backup file in bytes.
+    pub size: u64,
+    /// SHA-256 of the backup file's bytes (as stored, i.e. compressed), lower-case hex.
+    pub sha256: String,
+    pub database: String,
+    pub server_version: String,
+    pub pg_dump_version: String,
+    /// The newest applied migration (`003_add_user_preferences`), if the database tracks any.
+    pub migration: Option<String>,
+    pub options: DumpOptions,
+    /// `2026-01-24T14:30:52Z`.
+    pub created_at: String,
+    pub created_unix: i64,
+}
+
+/// What can go wrong with backups; each says what was being done.
+#[derive(Debug)]
+pub enum BackupError {
+    Io {
+        doing: String,
+        error: std::io::Error,
+    },
+    Db {
+        doing: String,
+        message: String,
+    },
+    /// pg_dump or psql is missing, too old, or failed.
+    Tool {
+        doing: String,
+        message: String,
+    },
+    /// The backup file does not match its metadata, or is damaged.
+    Corrupt {
+        file: String,
+        reason: String,
+    },
+    /// The user asked for something impossible (no backups, bad flags).
+    Usage(String),
+}
+
+impl BackupError {
+    pub fn io(doing: impl Into<String>) -> impl FnOnce(std::io::Error) -> BackupError {
+        let doing = doing.into();
+        move |error| BackupError::Io { doing, error }
+    }
+
+    pub fn db(doing: &str, e: &postgres::Error) -> BackupError {
+        BackupError::Db {
+            doing: doing.to_string(),
+            message: crate::migrate::runner::server_message(e),
+        }
+    }
+}
+
+impl fmt::Display for BackupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackupError::Io { doing, error } => write!(f, "{doing}: {error}"),
+            BackupError::Db { doing, message } => write!(f, "{doing}: {message}"),
+            BackupError::Tool { doing, message } => write!(f, "{doing}: {message}"),
+            BackupError::Corrupt { file, reason } => write!(
+                f,
+                "{file} is damaged or incomplete: {reason}; nothing was changed. Use another \
+                 backup (`nself db backup list`)"
+            ),
+            BackupError::Usage(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for BackupError {}
+
+/// The metadata file of a backup file.
+pub fn meta_path(backup: &Path) -> PathBuf {
+    let mut name = backup.file_name().unwrap_or_default().to_os_string();
+    name.push(META_SUFFIX);
+    backup.with_file_name(name)
+}
+
+/// Reads a backup's metadata; `Ok(None)` when there is no metadata file.
+pub fn read_meta(backup: &Path) -> Result<Option<Metadata>, BackupError> {
+    let path = meta_path(backup);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(BackupError::io(format!("reading {}", path.display()))(e)),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| BackupError::Corrupt {
+            file: path.display().to_string(),
+            reason: format!("the metadata is not valid: {e}"),
+        })
+}
+
+/// One backup found in a folder.
+#[derive(Clone, Debug, Serialize)]
+pub struct Listed {
+    pub path: PathBuf,
+    pub name: String,
+    pub size: u64,
+    /// From the metadata, else from the file's modification time.
+    pub created_unix: i64,
+    pub created_at: String,
+    pub migration: Option<String>,
+    pub has_metadata: bool,
+}
+
+/// Backups in `dir` (files ending `.sql` or `.sql.gz`, not temp files), oldest first. A missing
+/// folder has none.
+pub fn list(dir: &Path) -> Result<Vec<Listed>, BackupError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(BackupError::io(format!("reading {}", dir.display()))(e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(BackupError::io(format!("reading {}", dir.display())))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !(name.ends_with(".sql") || name.ends_with(".sql.gz")) {
+            continue;
+        }
+        let path = entry.path();
+        let stat = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => m,
+            _ => continue,
+        };
+        let meta = read_meta(&path).ok().flatten();
+        let mtime = stat
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let created_unix = meta.as_ref().map(|m| m.created_unix).unwrap_or(mtime);
+        out.push(Listed {
+            path,
+            name,
+            size: stat.len(),
+            created_unix,
+            created_at: clock::Civil::from_unix(created_unix).display(),
+            migration: meta.as_ref().and_then(|m| m.migration.clone()),
+            has_metadata: meta.is_some(),
+        });
+    }
+    out.sort_by(|a, b| (a.created_unix, &a.name).cmp(&(b.created_unix, &b.name)));
+    Ok(out)
+}
+
+/// A file-name-safe version of a database or backup name.
+pub fn safe_name(name: &str) -> String {
+    let out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() {
+        "backup".into()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names() {
+        assert_eq!(super::safe_name("my db/../x"), "my_db____x");
+        assert_eq!(super::safe_name(""), "backup");
+        assert_eq!(
+            super::meta_path(std::path::Path::new("backups/a.sql.gz")),
+            std::path::Path::new("backups/a.sql.gz.meta.json")
+        );
+    }
+}

@@ -1,0 +1,739 @@
+//! `nself db backup [list|status]`, `nself db restore [FILE]` and `nself db update`: flags,
+//! output as in the guide, the environment rules, and progress on a terminal. The work itself
+//! is in `crate::backup` (dump, check, restore, cron, integrity) and `crate::migrate` (the
+//! single-transaction update); this file only wires them to the user.
+
+use super::context::{self, heading, human_size, Global};
+use super::local::Format;
+use super::migrate::{self as mcli, ConfirmArgs, Failure, TimeoutArgs};
+use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::backup::{
+    self, clock, cron, dump, integrity, restore, BackupError, DumpOptions, Metadata,
+};
+use crate::config::{Config, Environment};
+use crate::local::bins::find_client;
+use crate::migrate::{self, runner, MigrateError, Migration, Progress, Runner};
+use crate::policy::Guarded;
+use clap::{Args, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// `nself db backup`.
+#[derive(Args, Debug)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  nself db backup\n  nself db backup --name before_migration\n  nself db backup --no-compress\n  nself db backup --output /path/to/backup.sql\n  nself db backup --tables users,posts,comments\n  nself db backup --exclude sessions,logs\n  nself db backup --schema-only\n  nself db backup list\n  nself db backup status"
+)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    command: Option<BackupCommand>,
+    #[command(flatten)]
+    create: CreateArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum BackupCommand {
+    /// List the backups in backups/: name, size, created, migration version.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Show the BACKUP_* settings: schedule (with the last and next run), retention,
+    /// compression, storage, and the backups made so far.
+    Status {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+/// Flags of `db backup` itself.
+#[derive(Args, Debug, Clone)]
+pub struct CreateArgs {
+    /// Name the backup (backups/YYYY-MM-DD_HHMMSS_NAME.sql.gz); default: the database name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Write plain SQL (.sql) instead of gzip (also BACKUP_COMPRESSION=false).
+    #[arg(long)]
+    no_compress: bool,
+    /// Write the backup to this file instead of backups/ (its metadata goes beside it).
+    #[arg(long, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Only these tables (pg_dump --table patterns, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    tables: Vec<String>,
+    /// Leave these tables out (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    exclude: Vec<String>,
+    /// The schema without data.
+    #[arg(long, conflicts_with = "data_only")]
+    schema_only: bool,
+    /// The data without the schema.
+    #[arg(long)]
+    data_only: bool,
+    /// Include the Hasura metadata schema (hdb_catalog), left out by default.
+    #[arg(long)]
+    include_metadata: bool,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+impl Default for CreateArgs {
+    fn default() -> Self {
+        CreateArgs {
+            name: None,
+            no_compress: false,
+            output: None,
+            tables: Vec::new(),
+            exclude: Vec::new(),
+            schema_only: false,
+            data_only: false,
+            include_metadata: false,
+            format: Format::Human,
+        }
+    }
+}
+
+/// `nself db restore`.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup to restore (default: the newest in backups/).
+    file: Option<PathBuf>,
+    /// Check the backup and show what would be restored where (and what --clean would drop);
+    /// change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Drop the existing objects of the managed schemas first, in the same transaction.
+    #[arg(long)]
+    clean: bool,
+    /// Managed schemas that --clean empties (default: public plus NSELF_SCHEMAS).
+    #[arg(long, value_delimiter = ',')]
+    schemas: Vec<String>,
+    #[command(flatten)]
+    confirm: ConfirmArgs,
+}
+
+/// `nself db update`.
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// Skip the backup (local environment only).
+    #[arg(long)]
+    no_backup: bool,
+    /// Managed schemas the integrity check covers (default: public plus NSELF_SCHEMAS).
+    #[arg(long, value_delimiter = ',')]
+    schemas: Vec<String>,
+    #[command(flatten)]
+    confirm: ConfirmArgs,
+    #[command(flatten)]
+    timeouts: TimeoutArgs,
+}
+
+fn fail_backup(e: &BackupError) -> i32 {
+    eprintln!("error: {e}");
+    if matches!(e, BackupError::Usage(_)) {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+/// A path as the user should see it: relative to the project folder when inside it.
+fn shown(config: &Config, path: &Path) -> String {
+    path.strip_prefix(&config.project_dir)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn backups_dir(config: &Config) -> PathBuf {
+    config.project_dir.join(backup::FOLDER)
+}
+
+/// Progress on stderr, on a terminal only, at most four times a second.
+fn progress_line(label: &'static str) -> impl FnMut(u64) {
+    let on = std::io::stderr().is_terminal();
+    let mut last = Instant::now();
+    move |bytes| {
+        if on && last.elapsed() >= Duration::from_millis(250) {
+            last = Instant::now();
+            eprint!("\r{label} {}   ", human_size(bytes as i64));
+        }
+    }
+}
+
+fn clear_progress() {
+    if std::io::stderr().is_terminal() {
+        eprint!("\r{}\r", " ".repeat(40));
+    }
+}
+
+pub fn backup_command(global: &Global, args: BackupArgs) -> i32 {
+    let config = match context::load(global) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match args.command {
+        Some(BackupCommand::List { format }) => list(&config, format),
+        Some(BackupCommand::Status { format }) => status(&config, format),
+        None => create(&config, &args.create),
+    }
+}
+
+/// Makes a backup on an open session; returns its path and metadata.
+fn make(
+    config: &Config,
+    session: &mut crate::connect::Session,
+    args: &CreateArgs,
+) -> Result<(PathBuf, Metadata), BackupError> {
+    let Some(pg_dump) = find_client(&config.local.bins, "pg_dump") else {
+        return Err(BackupError::Tool {
+            doing: "looking for pg_dump".into(),
+            message: "pg_dump not found on PATH or beside the PostgreSQL server programs; install \
+                      the PostgreSQL client (Debian/Ubuntu: apt-get install postgresql-client)"
+                .into(),
+        });
+    };
+    let compress_setting = config.var("BACKUP_COMPRESSION").is_none_or(|v| {
+        !matches!(
+            v.to_ascii_lowercase().as_str(),
+            "false" | "0" | "no" | "off"
+        )
+    });
+    let compressed = compress_setting && !args.no_compress;
+    let now = clock::now_unix();
+    let (path, private_folder) = match &args.output {
+        Some(p) => (
+            if p.is_absolute() {
+                p.clone()
+            } else {
+                std::env::current_dir().unwrap_or_default().join(p)
+            },
+            false,
+        ),
+        None => {
+            let name = backup::safe_name(args.name.as_deref().unwrap_or(&session.params.dbname));
+            let ext = if compressed { "sql.gz" } else { "sql" };
+            let stamp = clock::Civil::from_unix(now).file_stamp();
+            // Two backups within one second get -2, -3 … (publishing never replaces a file).
+            let path = (1..)
+                .map(|n| {
+                    let suffix = if n == 1 {
+                        String::new()
+                    } else {
+                        format!("-{n}")
+                    };
+                    backups_dir(config).join(format!("{stamp}_{name}{suffix}.{ext}"))
+                })
+                .find(|p| !p.exists() && !backup::meta_path(p).exists())
+                .unwrap_or_default();
+            (path, true)
+        }
+    };
+    let table = mcli::settings(config, &TimeoutArgs::default()).table;
+    let request = dump::Request {
+        pg_dump: &pg_dump,
+        params: &session.params,
+        path: path.clone(),
+        private_folder,
+        options: DumpOptions {
+            tables: args.tables.clone(),
+            exclude: args.exclude.clone(),
+            schema_only: args.schema_only,
+            data_only: args.data_only,
+            include_metadata: args.include_metadata,
+            compressed,
+        },
+        tracking_table: &table,
+        now,
+    };
+    let meta = dump::create(
+        &mut session.client,
+        &request,
+        &mut progress_line("Dumping…"),
+    );
+    clear_progress();
+    Ok((path, meta?))
+}
+
+fn create(config: &Config, args: &CreateArgs) -> i32 {
+    let human = args.format == Format::Human;
+    if human {
+        println!("Creating backup...");
+    }
+    let mut session = match mcli::open(config) {
+        Ok(s) => s,
+        Err(Failure::Code(c)) => return c,
+        Err(Failure::Error(e)) => return context::fail(&e),
+    };
+    let (path, meta) = match make(config, &mut session, args) {
+        Ok(x) => x,
+        Err(e) => return fail_backup(&e),
+    };
+    if human {
+        println!("Backup created: {}", shown(config, &path));
+        println!("Size: {}", human_size(meta.size as i64));
+    } else {
+        let mut doc = serde_json::to_value(&meta).unwrap_or_default();
+        doc["path"] = serde_json::Value::String(shown(config, &path));
+        println!("{doc:#}");
+    }
+    if args.output.is_none() {
+        prune(config, human);
+    }
+    EXIT_OK
+}
+
+/// Applies BACKUP_RETENTION_DAYS after a backup: removes nself's backups (those with a
+/// metadata file) in backups/ older than that.
+fn prune(config: &Config, human: bool) {
+    let Some(days) = config
+        .var("BACKUP_RETENTION_DAYS")
+        .and_then(|d| d.parse::<i64>().ok())
+        .filter(|d| *d > 0)
+    else {
+        return;
+    };
+    let cutoff = clock::now_unix() - days * 86_400;
+    let Ok(all) = backup::list(&backups_dir(config)) else {
+        return;
+    };
+    let mut removed = 0;
+    for b in all
+        .iter()
+        .filter(|b| b.has_metadata && b.created_unix < cutoff)
+    {
+        if std::fs::remove_file(&b.path).is_ok() {
+            let _ = std::fs::remove_file(backup::meta_path(&b.path));
+            removed += 1;
+        }
+    }
+    if removed > 0 && human {
+        println!("Removed {removed} backup(s) older than {days} days (BACKUP_RETENTION_DAYS).");
+    }
+}
+
+fn list(config: &Config, format: Format) -> i32 {
+    let all = match backup::list(&backups_dir(config)) {
+        Ok(a) => a,
+        Err(e) => return fail_backup(&e),
+    };
+    if format == Format::Json {
+        let doc: Vec<serde_json::Value> = all
+            .iter()
+            .rev()
+            .map(|b| {
+                serde_json::json!({
+                    "name": b.name,
+                    "path": shown(config, &b.path),
+                    "size": b.size,
+                    "created_at": b.created_at,
+                    "migration": b.migration,
+                    "has_metadata": b.has_metadata,
+                })
+            })
+            .collect();
+        println!("{:#}", serde_json::Value::Array(doc));
+        return EXIT_OK;
+    }
+    println!("{}", heading("Backups"));
+    if all.is_empty() {
+        println!(
+            "No backups yet in {}/. Make one with `nself db backup`.",
+            backup::FOLDER
+        );
+        return EXIT_OK;
+    }
+    let width = all.iter().map(|b| b.name.len()).max().unwrap_or(4).max(4);
+    println!(
+        "{:width$}  {:>10}  {:19}  MIGRATION",
+        "NAME", "SIZE", "CREATED"
+    );
+    for b in all.iter().rev() {
+        println!(
+            "{:width$}  {:>10}  {:19}  {}",
+            b.name,
+            human_size(b.size as i64),
+            b.created_at,
+            b.migration.as_deref().unwrap_or("-")
+        );
+    }
+    EXIT_OK
+}
+
+fn is_true(v: Option<&str>) -> bool {
+    v.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"))
+}
+
+fn status(config: &Config, format: Format) -> i32 {
+    let all = match backup::list(&backups_dir(config)) {
+        Ok(a) => a,
+        Err(e) => return fail_backup(&e),
+    };
+    let enabled = is_true(config.var("BACKUP_ENABLED"));
+    let now = clock::now_unix();
+    let schedule = config.var("BACKUP_SCHEDULE").map(cron::Schedule::parse);
+    let mut problem = None;
+    let (schedule_text, last_due, next_due) = match &schedule {
+        None => ("not set (BACKUP_SCHEDULE)".to_string(), None, None),
+        Some(Err(e)) => {
+            problem = Some(format!("BACKUP_SCHEDULE: {e}"));
+            (format!("invalid ({e})"), None, None)
+        }
+        Some(Ok(s)) => (
+            format!("{} (UTC)", s.describe()),
+            s.last_at_or_before(now),
+            s.next_after(now),
+        ),
+    };
+    let retention = config.var("BACKUP_RETENTION_DAYS");
+    let compression = config
+        .var("BACKUP_COMPRESSION")
+        .is_none_or(|v| is_true(Some(v)));
+    let storage = match config.var("BACKUP_STORAGE").map(str::to_ascii_lowercase) {
+        Some(s) if s == "s3" => format!(
+            "S3 ({})",
+            config
+                .var("AWS_BACKUP_BUCKET")
+                .unwrap_or("AWS_BACKUP_BUCKET not set")
+        ),
+        Some(other) => format!("{other} (not supported; backups stay local)"),
+        None => format!("Local ({}/)", backup::FOLDER),
+    };
+    let last = all.last();
+    let total: u64 = all.iter().map(|b| b.size).sum();
+    let show = |t: Option<i64>| {
+        t.map(|t| clock::Civil::from_unix(t).display())
+            .unwrap_or_else(|| "-".into())
+    };
+    if format == Format::Json {
+        let doc = serde_json::json!({
+            "enabled": enabled,
+            "schedule": config.var("BACKUP_SCHEDULE"),
+            "schedule_description": schedule_text,
+            "last_scheduled_run": last_due.map(|t| clock::Civil::from_unix(t).rfc3339()),
+            "next_scheduled_run": if enabled { next_due.map(|t| clock::Civil::from_unix(t).rfc3339()) } else { None },
+            "retention_days": retention.and_then(|r| r.parse::<i64>().ok()),
+            "compression": compression,
+            "storage": storage,
+            "s3_upload": false,
+            "last_backup": last.map(|b| b.created_at.clone()),
+            "count": all.len(),
+            "total_size": total,
+            "error": problem,
+        });
+        println!("{doc:#}");
+    } else {
+        println!("{}", heading("Backup Configuration"));
+        println!(
+            "Enabled: {}",
+            if enabled {
+                "yes"
+            } else {
+                "no (BACKUP_ENABLED)"
+            }
+        );
+        println!("Schedule: {schedule_text}");
+        println!(
+            "Retention: {}",
+            retention
+                .map(|r| format!("{r} days"))
+                .unwrap_or_else(|| "keep all".into())
+        );
+        println!("Compression: {}", if compression { "gzip" } else { "none" });
+        println!("Storage: {storage}");
+        println!(
+            "Last Backup: {}",
+            last.map(|b| b.created_at.clone())
+                .unwrap_or_else(|| "-".into())
+        );
+        println!(
+            "Next Backup: {}",
+            if enabled {
+                show(next_due)
+            } else {
+                "- (not enabled)".into()
+            }
+        );
+        println!("Backups Count: {}", all.len());
+        println!("Total Size: {}", human_size(total as i64));
+        if enabled {
+            if let (Some(due), Some(b)) = (last_due, last) {
+                if b.created_unix < due {
+                    println!(
+                        "warning: the run due at {} has no backup; nself does not run in the \
+                         background: call `nself db backup` from cron or a CI schedule",
+                        show(Some(due))
+                    );
+                }
+            }
+        }
+    }
+    match problem {
+        Some(p) => {
+            eprintln!("error: {p}");
+            EXIT_FAILURE
+        }
+        None => EXIT_OK,
+    }
+}
+
+pub fn restore_command(global: &Global, args: RestoreArgs) -> i32 {
+    let config = match context::load(global) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    mcli::finish(restore_run(&config, &args))
+}
+
+fn backup_failure(e: BackupError) -> Failure {
+    Failure::Code(fail_backup(&e))
+}
+
+fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
+    let path = match &args.file {
+        Some(f) => f.clone(),
+        None => backup::list(&backups_dir(config))
+            .map_err(backup_failure)?
+            .pop()
+            .map(|b| b.path)
+            .ok_or_else(|| {
+                backup_failure(BackupError::Usage(format!(
+                    "no backups in {}/; make one with `nself db backup` or name a file",
+                    backup::FOLDER
+                )))
+            })?,
+    };
+    // Everything about the file is checked before any connection.
+    let checked = restore::check(&path).map_err(backup_failure)?;
+    let mut session = mcli::open(config)?;
+    let schemas = mcli::managed_schemas(config, &args.schemas);
+    let (objects, preamble) = if args.clean {
+        restore::clean_preamble(&mut session.client, &schemas).map_err(backup_failure)?
+    } else {
+        (Vec::new(), String::new())
+    };
+    let into = format!(
+        "database {} in {} ({})",
+        session.params.dbname,
+        config.environment,
+        config.target.redacted()
+    );
+    let from = match &checked.metadata {
+        Some(m) => format!(
+            "{} ({}, {}, SHA-256 verified), made {} from database {} (PostgreSQL {}), migration {}",
+            shown(config, &path),
+            human_size(checked.size as i64),
+            if checked.gzip { "gzip" } else { "plain SQL" },
+            m.created_at,
+            m.database,
+            m.server_version,
+            m.migration.as_deref().unwrap_or("none"),
+        ),
+        None => format!(
+            "{} ({}, {}, no metadata: checked that it is complete)",
+            shown(config, &path),
+            human_size(checked.size as i64),
+            if checked.gzip { "gzip" } else { "plain SQL" },
+        ),
+    };
+    if args.dry_run {
+        println!("{}", heading("Restore (dry run: nothing is changed)"));
+        println!("Backup: {from}");
+        println!("Into:   {into}");
+        if args.clean {
+            println!(
+                "--clean drops {} object(s) in schema(s) {} first, in the same transaction:",
+                objects.len(),
+                schemas.join(", ")
+            );
+            for o in &objects {
+                println!("  DROP {o}");
+            }
+        } else {
+            println!("Existing objects stay; a backup that creates objects which already exist fails and changes nothing (use --clean to replace them).");
+        }
+        return Ok(());
+    }
+    mcli::confirm(
+        config,
+        Guarded::Restore,
+        &args.confirm,
+        &format!("restore {} into {into}", shown(config, &path)),
+    )?;
+    let Some(psql) = find_client(&config.local.bins, "psql") else {
+        return Err(backup_failure(BackupError::Tool {
+            doing: "looking for psql".into(),
+            message: "psql not found on PATH or beside the PostgreSQL server programs; install \
+                      the PostgreSQL client (Debian/Ubuntu: apt-get install postgresql-client)"
+                .into(),
+        }));
+    };
+    let params = session.params.clone();
+    drop(session);
+    println!("Restoring {}...", shown(config, &path));
+    let result = restore::run(
+        &psql,
+        &params,
+        &checked,
+        &preamble,
+        &mut progress_line("Restoring…"),
+    );
+    clear_progress();
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        if !args.clean {
+            eprintln!("hint: to replace what the database holds, add --clean (drops the managed schemas' objects first, in the same transaction)");
+        }
+        return Err(Failure::Code(EXIT_FAILURE));
+    }
+    println!("Restore complete: {} into {into}.", shown(config, &path));
+    Ok(())
+}
+
+pub fn update_command(global: &Global, args: UpdateArgs) -> i32 {
+    let config = match context::load(global) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    mcli::finish(update_run(&config, &args))
+}
+
+fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
+    if args.no_backup && config.environment != Environment::Local {
+        eprintln!(
+            "error: --no-backup is for the local environment only; `nself db update` in {} always \
+             makes a backup first",
+            config.environment
+        );
+        return Err(Failure::Code(EXIT_USAGE));
+    }
+    let files = migrate::discover(&config.migrations_dir())?;
+    let mut session = mcli::open(config)?;
+    let settings = mcli::settings(config, &args.timeouts);
+    let rows = mcli::read_rows(&mut session.client, &settings.table)?;
+    let pending = runner::plan(&files, &rows)
+        .iter()
+        .filter(|e| e.status == migrate::Status::Pending)
+        .count();
+    if pending > 0 {
+        mcli::confirm(
+            config,
+            Guarded::MigrateUp,
+            &args.confirm,
+            &format!(
+                "update {} ({}): back it up and apply {pending} migration(s) in one transaction",
+                config.environment,
+                config.target.redacted()
+            ),
+        )?;
+    }
+    let mut out = std::io::stdout();
+    println!("{}", heading("Database Update"));
+    let mut made: Option<String> = None;
+    if args.no_backup {
+        println!("Creating backup... Skipped (--no-backup)");
+    } else {
+        print!("Creating backup... ");
+        let _ = out.flush();
+        match make(config, &mut session, &CreateArgs::default()) {
+            Ok((path, meta)) => {
+                println!("Done ({})", human_size(meta.size as i64));
+                made = Some(shown(config, &path));
+            }
+            Err(e) => {
+                println!("Failed");
+                eprintln!("error: {e}");
+                eprintln!("Nothing was changed: the update stops when it cannot make its backup.");
+                return Err(Failure::Code(EXIT_FAILURE));
+            }
+        }
+    }
+    print!("Checking migrations... ");
+    let _ = out.flush();
+    let schemas = mcli::managed_schemas(config, &args.schemas);
+    let schema_file = config.schema_file();
+    let line_open = std::cell::Cell::new(true);
+    let mut schema_compared = true;
+    let result = (|| -> Result<Vec<&Migration>, MigrateError> {
+        let mut runner = Runner::start(&mut session.client, &settings, &mut |_| {})?;
+        let applied = runner.up_atomic(
+            &files,
+            &mut |list| {
+                println!("{} pending", list.len());
+                line_open.set(false);
+            },
+            &mut |p| match p {
+                Progress::Applying(m) => {
+                    print!("Applying {}... ", m.id());
+                    let _ = std::io::stdout().flush();
+                    line_open.set(true);
+                }
+                Progress::Applied(..) => {
+                    println!("Done");
+                    line_open.set(false);
+                }
+                _ => {}
+            },
+            &mut |tx| {
+                print!("Verifying integrity... ");
+                let _ = std::io::stdout().flush();
+                line_open.set(true);
+                let mut problems = integrity::check(tx, &schemas)
+                    .map_err(|e| MigrateError::db("verifying integrity", &e))?;
+                match integrity::schema_drift(tx, &schema_file, &schemas) {
+                    Some(drift) => problems.extend(drift),
+                    None => schema_compared = false,
+                }
+                if problems.is_empty() {
+                    println!("Passed");
+                    line_open.set(false);
+                    Ok(())
+                } else {
+                    Err(MigrateError::Blocked {
+                        reasons: problems.into_iter().map(|p| p.0).collect(),
+                        next: "The integrity check failed, so the update was not committed.".into(),
+                    })
+                }
+            },
+        )?;
+        runner.finish()?;
+        Ok(applied)
+    })();
+    match result {
+        Ok(applied) => {
+            if !schema_compared && schema_file.is_file() {
+                println!(
+                    "note: the live schema was not compared with {} (needs the catalog/diff engine, not in this build)",
+                    shown(config, &schema_file)
+                );
+            }
+            println!();
+            if applied.is_empty() {
+                println!("Update complete! The database was already up to date.");
+            } else {
+                println!(
+                    "Update complete! {} migration{} applied.",
+                    applied.len(),
+                    if applied.len() == 1 { "" } else { "s" }
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if line_open.get() {
+                println!("Failed");
+            }
+            eprintln!("error: {e}");
+            eprintln!(
+                "The database is unchanged: every migration of this update ran in one transaction, which was rolled back."
+            );
+            match &made {
+                Some(p) => eprintln!(
+                    "The backup made before the update is {p}; to go back to it anyway: nself db restore {p}"
+                ),
+                None => eprintln!("No backup was made (--no-backup)."),
+            }
+            Err(Failure::Code(EXIT_FAILURE))
+        }
+    }
+}
