@@ -228,7 +228,10 @@ fn write_files(dir: &Path, files: &[(PathBuf, String, String)]) -> Result<(), St
                 let _ = std::fs::remove_file(p);
             }
             let _ = std::fs::remove_file(path).ok().filter(|_| false);
-            return Err(format!("cannot write {}: {e}; nothing was written", path.display()));
+            return Err(format!(
+                "cannot write {}: {e}; nothing was written",
+                path.display()
+            ));
         }
         written.push(path);
     }
@@ -484,10 +487,12 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
     if let Some(session) = clients.first_mut() {
         match (&from, &target) {
             (Side::Dbml(_), Side::Database { .. }) => {
-                normalize::with_server(&mut session.client, &mut desired, &current).map_err(fail)?;
+                normalize::with_server(&mut session.client, &mut desired, &current)
+                    .map_err(fail)?;
             }
             (Side::Database { .. }, Side::Dbml(_)) => {
-                normalize::with_server(&mut session.client, &mut current, &desired).map_err(fail)?;
+                normalize::with_server(&mut session.client, &mut current, &desired)
+                    .map_err(fail)?;
             }
             _ => {}
         }
@@ -539,12 +544,8 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
                 }
             }
             for h in &hints {
-                writeln!(
-                    out,
-                    "Looks like a rename: {} ({} says so)",
-                    h.what, h.flag
-                )
-                .map_err(io)?;
+                writeln!(out, "Looks like a rename: {} ({} says so)", h.what, h.flag)
+                    .map_err(io)?;
             }
         }
         DiffFormat::Json => {

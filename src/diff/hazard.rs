@@ -247,7 +247,10 @@ pub fn type_change(name: &str, from: &PgType, to: &PgType) -> Vec<Hazard> {
             let (fp, fs) = (from.modifiers.first(), from.modifiers.get(1));
             let (tp, ts) = (to.modifiers.first(), to.modifiers.get(1));
             if ts.is_some() && fs.is_none_or(|fs| Some(fs) > ts) {
-                out.push(h(DataLoss, format!("values of {name} are rounded to the new scale")));
+                out.push(h(
+                    DataLoss,
+                    format!("values of {name} are rounded to the new scale"),
+                ));
             }
             if tp.is_some() && fp.is_none_or(|fp| Some(fp) > tp) {
                 out.push(h(
@@ -256,10 +259,7 @@ pub fn type_change(name: &str, from: &PgType, to: &PgType) -> Vec<Hazard> {
                 ));
             }
         }
-        (
-            "numeric" | "real" | "double precision" | "money",
-            "smallint" | "integer" | "bigint",
-        ) => {
+        ("numeric" | "real" | "double precision" | "money", "smallint" | "integer" | "bigint") => {
             out.push(h(DataLoss, format!("fractions in {name} are rounded away")));
             out.push(h(
                 MayFail,
@@ -279,7 +279,10 @@ pub fn type_change(name: &str, from: &PgType, to: &PgType) -> Vec<Hazard> {
         (
             "timestamp with time zone" | "timestamp without time zone",
             "date" | "time without time zone" | "time with time zone",
-        ) => out.push(h(DataLoss, format!("part of each value of {name} is dropped"))),
+        ) => out.push(h(
+            DataLoss,
+            format!("part of each value of {name} is dropped"),
+        )),
         (
             "timestamp with time zone" | "timestamp without time zone",
             "timestamp with time zone" | "timestamp without time zone",

@@ -22,7 +22,11 @@ pub struct Planned {
 }
 
 /// The changes that take `current` to `desired` (renames first), with rename hints.
-pub fn changes(desired: &Database, current: &Database, renames: &[Rename]) -> (Vec<Change>, Vec<RenameHint>) {
+pub fn changes(
+    desired: &Database,
+    current: &Database,
+    renames: &[Rename],
+) -> (Vec<Change>, Vec<RenameHint>) {
     let renamed = rename::apply(current, renames);
     let d = diff(desired, &renamed);
     let mut out = rename::changes(renames);

@@ -215,9 +215,12 @@ impl Change {
             Change::DropSchema(s) => (Sign::Drop, "Schema", s.clone(), None),
             Change::CreateEnum(e) => (Sign::Add, "Enum", e.name.to_string(), None),
             Change::DropEnum(e) => (Sign::Drop, "Enum", e.name.to_string(), None),
-            Change::AlterEnum { name, from, to } => {
-                (Sign::Alter, "Enum", name.to_string(), Some(enum_detail(from, to)))
-            }
+            Change::AlterEnum { name, from, to } => (
+                Sign::Alter,
+                "Enum",
+                name.to_string(),
+                Some(enum_detail(from, to)),
+            ),
             Change::CreateTable(t) => (Sign::Add, "Table", t.name.to_string(), None),
             Change::DropTable(t) => (Sign::Drop, "Table", t.name.to_string(), None),
             Change::RenameTable { from, to } => (
@@ -351,7 +354,14 @@ fn column_detail(from: &Column, to: &Column) -> String {
         parts.push(format!("different type: {} → {}", from.ty, to.ty));
     }
     if from.nullable != to.nullable {
-        parts.push(if to.nullable { "now nullable" } else { "now not null" }.to_owned());
+        parts.push(
+            if to.nullable {
+                "now nullable"
+            } else {
+                "now not null"
+            }
+            .to_owned(),
+        );
     }
     if from.default != to.default {
         parts.push(match (&from.default, &to.default) {
@@ -366,9 +376,7 @@ fn column_detail(from: &Column, to: &Column) -> String {
             match to.generated {
                 None => "no longer generated",
                 Some(crate::ir::canonical::Generated::Serial) => "now serial",
-                Some(crate::ir::canonical::Generated::IdentityAlways) => {
-                    "now identity (always)"
-                }
+                Some(crate::ir::canonical::Generated::IdentityAlways) => "now identity (always)",
                 Some(crate::ir::canonical::Generated::IdentityByDefault) => "now identity",
             }
             .to_owned(),
@@ -470,9 +478,10 @@ fn table_rename_hints(created: &[&Table], dropped: &[&Table], hints: &mut Vec<Re
     let mut used = FxHashSet::default();
     for d in dropped {
         let ds = shape(d);
-        let found = created.iter().enumerate().find(|(i, c)| {
-            !used.contains(i) && c.name.schema == d.name.schema && shape(c) == ds
-        });
+        let found = created
+            .iter()
+            .enumerate()
+            .find(|(i, c)| !used.contains(i) && c.name.schema == d.name.schema && shape(c) == ds);
         if let Some((i, c)) = found {
             used.insert(i);
             hints.push(RenameHint {
@@ -665,7 +674,10 @@ fn table_changes(
     );
     // Indexes: the definition without name and comment; comments are compared separately.
     let same_index = |a: &Index, b: &Index| {
-        a.unique == b.unique && a.method == b.method && a.keys == b.keys && a.predicate == b.predicate
+        a.unique == b.unique
+            && a.method == b.method
+            && a.keys == b.keys
+            && a.predicate == b.predicate
     };
     named_changes(
         &want.indexes,
@@ -699,9 +711,9 @@ fn table_changes(
             .iter()
             .find(|c| c.name == w.name && same_index(c, w))
             .or_else(|| {
-                cur.indexes.iter().find(|c| {
-                    same_index(c, w) && !want.indexes.iter().any(|x| x.name == c.name)
-                })
+                cur.indexes
+                    .iter()
+                    .find(|c| same_index(c, w) && !want.indexes.iter().any(|x| x.name == c.name))
             });
         if let Some(old) = old {
             if old.comment != w.comment {

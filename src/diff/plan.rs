@@ -49,7 +49,36 @@ pub fn plan<'a>(
     current: &'a Database,
     changes: &'a [Change],
 ) -> Vec<Statement<'a>> {
-    let in_place = adds_values_in_place(changes);
+    plan_with(desired, current, changes, adds_values_in_place(changes))
+}
+
+/// The statements that recreate the enum types `names` of `db` with the values they have:
+/// rename, create, convert every column, drop the old type. Values a transaction added with
+/// `ADD VALUE` cannot be used in it, but those of a type created in it can, so this is how a
+/// provisional run of pending migrations (`source::live_with_pending`) goes on after one.
+pub fn recreate_enums(db: &Database, names: &[QualifiedName]) -> Vec<String> {
+    let changes: Vec<Change> = db
+        .enums
+        .iter()
+        .filter(|e| names.contains(&e.name))
+        .map(|e| Change::AlterEnum {
+            name: e.name.clone(),
+            from: e.values.clone(),
+            to: e.values.clone(),
+        })
+        .collect();
+    plan_with(db, db, &changes, false)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn plan_with<'a>(
+    desired: &'a Database,
+    current: &'a Database,
+    changes: &'a [Change],
+    in_place: bool,
+) -> Vec<Statement<'a>> {
     let mut p = Phases::default();
 
     // Enums recreated, and the columns converted with them.
@@ -60,7 +89,10 @@ pub fn plan<'a>(
                 add_values(name, from, to, &mut p.enums);
             } else {
                 let tmp = truncate_identifier(&format!("{}__nself_old", name.name)).to_owned();
-                p.enums.push(Statement::Alter(Alter::RenameType(name.clone(), tmp.clone())));
+                p.enums.push(Statement::Alter(Alter::RenameType(
+                    name.clone(),
+                    tmp.clone(),
+                )));
                 if let Some(e) = desired.enums.iter().find(|e| &e.name == name) {
                     p.enums.push(Statement::CreateEnum(CreateEnum(e)));
                 }
@@ -93,7 +125,9 @@ pub fn plan<'a>(
     let altered: FxHashMap<(&QualifiedName, &str), (&Column, &Column)> = changes
         .iter()
         .filter_map(|c| match c {
-            Change::AlterColumn { table, from, to } => Some(((table, to.name.as_str()), (from, to))),
+            Change::AlterColumn { table, from, to } => {
+                Some(((table, to.name.as_str()), (from, to)))
+            }
             _ => None,
         })
         .collect();
@@ -171,15 +205,20 @@ pub fn plan<'a>(
             if added_fks.contains(&(&t.name, fk.name.as_str())) {
                 continue;
             }
-            let touches = fk.columns.iter().any(|c| retyped.contains(&(&t.name, c.as_str())))
+            let touches = fk
+                .columns
+                .iter()
+                .any(|c| retyped.contains(&(&t.name, c.as_str())))
                 || fk
                     .referenced_columns
                     .iter()
                     .any(|c| retyped.contains(&(&fk.references, c.as_str())))
                 || dropped_keys.contains(&(&fk.references, sorted(&fk.referenced_columns)));
             if touches {
-                p.drop_fks
-                    .push(Statement::Alter(Alter::DropConstraint(t.name.clone(), fk.name.clone())));
+                p.drop_fks.push(Statement::Alter(Alter::DropConstraint(
+                    t.name.clone(),
+                    fk.name.clone(),
+                )));
                 p.add_fks.push(Statement::AddForeignKey(AddForeignKey {
                     table: &t.name,
                     fk,
@@ -208,8 +247,10 @@ pub fn plan<'a>(
                 Alter::RenameColumn(table.clone(), from.clone(), to.clone()),
             )),
             Change::AddColumn { table, column } => {
-                p.add_columns
-                    .push(Statement::Alter(Alter::AddColumn(table.clone(), column.clone())));
+                p.add_columns.push(Statement::Alter(Alter::AddColumn(
+                    table.clone(),
+                    column.clone(),
+                )));
                 if let Some(text) = &column.comment {
                     p.comments.push(Statement::Alter(Alter::Comment(
                         CommentTarget::Column(table.clone(), column.name.clone()),
@@ -224,29 +265,37 @@ pub fn plan<'a>(
                 let force = uses_enum(&from.ty, &recreated);
                 column_steps(table, from, to, force, &mut p.alter_columns)
             }
-            Change::AddPrimaryKey { table, key } => p
-                .add_keys
-                .push(Statement::Alter(Alter::AddPrimaryKey(table.clone(), key.clone()))),
-            Change::AddUnique { table, key } => p
-                .add_keys
-                .push(Statement::Alter(Alter::AddUnique(table.clone(), key.clone()))),
-            Change::AddCheck { table, check } => p
-                .add_keys
-                .push(Statement::Alter(Alter::AddCheck(table.clone(), check.clone()))),
+            Change::AddPrimaryKey { table, key } => p.add_keys.push(Statement::Alter(
+                Alter::AddPrimaryKey(table.clone(), key.clone()),
+            )),
+            Change::AddUnique { table, key } => p.add_keys.push(Statement::Alter(
+                Alter::AddUnique(table.clone(), key.clone()),
+            )),
+            Change::AddCheck { table, check } => p.add_keys.push(Statement::Alter(
+                Alter::AddCheck(table.clone(), check.clone()),
+            )),
             Change::DropPrimaryKey { table, key } | Change::DropUnique { table, key } => p
                 .drop_constraints
-                .push(Statement::Alter(Alter::DropConstraint(table.clone(), key.name.clone()))),
-            Change::DropCheck { table, check } => p.drop_constraints.push(Statement::Alter(
-                Alter::DropConstraint(table.clone(), check.name.clone()),
-            )),
-            Change::AddForeignKey { table, fk } => {
-                p.add_fks.push(Statement::AddForeignKey(AddForeignKey { table, fk }))
+                .push(Statement::Alter(Alter::DropConstraint(
+                    table.clone(),
+                    key.name.clone(),
+                ))),
+            Change::DropCheck { table, check } => {
+                p.drop_constraints
+                    .push(Statement::Alter(Alter::DropConstraint(
+                        table.clone(),
+                        check.name.clone(),
+                    )))
             }
+            Change::AddForeignKey { table, fk } => p
+                .add_fks
+                .push(Statement::AddForeignKey(AddForeignKey { table, fk })),
             Change::DropForeignKey { table, fk } => p.drop_fks.push(Statement::Alter(
                 Alter::DropConstraint(table.clone(), fk.name.clone()),
             )),
             Change::CreateIndex { table, index } => {
-                p.indexes.push(Statement::CreateIndex(CreateIndex { table, index }));
+                p.indexes
+                    .push(Statement::CreateIndex(CreateIndex { table, index }));
                 if let Some(text) = &index.comment {
                     p.comments.push(Statement::Alter(Alter::Comment(
                         CommentTarget::Index(table.schema.clone(), index.name.clone()),
@@ -259,11 +308,13 @@ pub fn plan<'a>(
             )),
             Change::RenameConstraint {
                 table, from, to, ..
-            } => p.renames_late.push(Statement::Alter(Alter::RenameConstraint(
-                table.clone(),
-                from.clone(),
-                to.clone(),
-            ))),
+            } => p
+                .renames_late
+                .push(Statement::Alter(Alter::RenameConstraint(
+                    table.clone(),
+                    from.clone(),
+                    to.clone(),
+                ))),
             Change::RenameIndex { table, from, to } => p.renames_late.push(Statement::Alter(
                 Alter::RenameIndex(table.schema.clone(), from.clone(), to.clone()),
             )),
@@ -364,7 +415,12 @@ fn uses_enum(ty: &PgType, recreated: &FxHashMap<&QualifiedName, String>) -> bool
 }
 
 /// `ADD VALUE` statements that turn `from` into `to` (a supersequence of it).
-fn add_values<'a>(name: &QualifiedName, from: &[String], to: &[String], out: &mut Vec<Statement<'a>>) {
+fn add_values<'a>(
+    name: &QualifiedName,
+    from: &[String],
+    to: &[String],
+    out: &mut Vec<Statement<'a>>,
+) {
     let mut present: Vec<&String> = from.iter().collect();
     for (i, v) in to.iter().enumerate() {
         if present.contains(&v) {
@@ -465,8 +521,7 @@ fn column_steps<'a>(
     if from.generated == Some(Generated::Serial) && to.generated != Some(Generated::Serial) {
         step(ColumnChange::DropDefault);
     }
-    if from.default.is_some() && (retype || (to.default.is_none() && from.default != to.default))
-    {
+    if from.default.is_some() && (retype || (to.default.is_none() && from.default != to.default)) {
         step(ColumnChange::DropDefault);
     }
     if retype {

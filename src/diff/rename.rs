@@ -55,7 +55,9 @@ fn split(spec: &str) -> Result<(Vec<String>, Vec<String>), String> {
     let mut quoted = false;
     let mut was_quoted = false;
     let mut chars = spec.chars().peekable();
-    let bad = || format!("--rename {spec}: expected OLD=NEW, e.g. users.name=users.full_name or old_table=new_table");
+    let bad = || {
+        format!("--rename {spec}: expected OLD=NEW, e.g. users.name=users.full_name or old_table=new_table")
+    };
     while let Some(c) = chars.next() {
         if quoted {
             if c == '"' {
@@ -117,18 +119,21 @@ pub fn resolve(
     for spec in specs {
         let (left, right) = split(spec)?;
         let public = |n: &str| QualifiedName::new(DEFAULT_SCHEMA, n);
-        let column_of = |t: &QualifiedName, c: &str| {
-            current
-                .table(t)
-                .is_some_and(|t| t.column(c).is_some())
-        };
+        let column_of =
+            |t: &QualifiedName, c: &str| current.table(t).is_some_and(|t| t.column(c).is_some());
         let rename = match left.as_slice() {
             [t] => table_rename(spec, public(t), &right)?,
             [a, b] if column_of(&public(a), b) => column_rename(spec, public(a), b, &right)?,
-            [a, b] if current.table(&QualifiedName::new(a.as_str(), b.as_str())).is_some() => {
+            [a, b]
+                if current
+                    .table(&QualifiedName::new(a.as_str(), b.as_str()))
+                    .is_some() =>
+            {
                 table_rename(spec, QualifiedName::new(a.as_str(), b.as_str()), &right)?
             }
-            [s, t, c] => column_rename(spec, QualifiedName::new(s.as_str(), t.as_str()), c, &right)?,
+            [s, t, c] => {
+                column_rename(spec, QualifiedName::new(s.as_str(), t.as_str()), c, &right)?
+            }
             _ => {
                 return Err(format!(
                     "--rename {spec}: {} names no table or column of the current schema",
@@ -172,9 +177,7 @@ pub fn resolve(
                     return Err(format!("--rename: table {table} has no column {from}"));
                 }
                 if t.column(to).is_some() {
-                    return Err(format!(
-                        "--rename: table {table} already has a column {to}"
-                    ));
+                    return Err(format!("--rename: table {table} already has a column {to}"));
                 }
                 let new_table = table_after(table);
                 if desired
@@ -201,10 +204,14 @@ fn same_source(a: &Rename, b: &Rename) -> bool {
         (Rename::Table { from: x, .. }, Rename::Table { from: y, .. }) => x == y,
         (
             Rename::Column {
-                table: t1, from: c1, ..
+                table: t1,
+                from: c1,
+                ..
             },
             Rename::Column {
-                table: t2, from: c2, ..
+                table: t2,
+                from: c2,
+                ..
             },
         ) => t1 == t2 && c1 == c2,
         _ => false,
@@ -215,7 +222,11 @@ fn table_rename(spec: &str, from: QualifiedName, right: &[String]) -> Result<Ren
     let to = match right {
         [n] => QualifiedName::new(from.schema.as_str(), n.as_str()),
         [s, n] => QualifiedName::new(s.as_str(), n.as_str()),
-        _ => return Err(format!("--rename {spec}: the new table name has too many parts")),
+        _ => {
+            return Err(format!(
+                "--rename {spec}: the new table name has too many parts"
+            ))
+        }
     };
     if to.schema != from.schema {
         return Err(format!(
@@ -451,7 +462,10 @@ mod tests {
         assert!(split("a=b=c").is_err());
         assert!(split("a.=b").is_err());
         assert!(split("\"a=b").is_err());
-        assert_eq!(path(&QualifiedName::new("public", "a.b"), Some("c")), "\"a.b\".c");
+        assert_eq!(
+            path(&QualifiedName::new("public", "a.b"), Some("c")),
+            "\"a.b\".c"
+        );
     }
 
     #[test]

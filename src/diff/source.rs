@@ -1,8 +1,10 @@
 //! The two sides of a diff: a DBML project, or a live database as its migrations leave it.
 
+use super::plan;
 use crate::catalog::{self, Options};
 use crate::diag::Diagnostic;
 use crate::ir::canonical::Database;
+use crate::ir::model::QualifiedName;
 use crate::migrate::file::Migration;
 use crate::migrate::runner::{self};
 use crate::migrate::tracking::{TableName, Tracking};
@@ -34,6 +36,45 @@ impl fmt::Display for LiveError {
     }
 }
 
+/// Enum types (not created in this transaction) that got values in it.
+const ADDED_VALUES: &str = "SELECT DISTINCT n.nspname::text, t.typname::text
+FROM pg_catalog.pg_enum e
+JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = ANY($1::text[])
+  AND e.xmin::text::bigint = txid_current() % 4294967296
+  AND t.xmin::text::bigint <> txid_current() % 4294967296";
+
+/// A value added with `ALTER TYPE … ADD VALUE` cannot be used in the transaction that added
+/// it, and a provisional run of pending migrations is one transaction: the next migration
+/// (split off for exactly this reason) would fail. So after each migration, the types that
+/// got values are recreated in the transaction with the same values (see
+/// `plan::recreate_enums`); the catalog then reads the same, and the values are usable.
+pub fn recreate_new_values(
+    tx: &mut postgres::Transaction<'_>,
+    schemas: &[String],
+) -> Result<(), String> {
+    let rows = tx
+        .query(ADDED_VALUES, &[&schemas])
+        .map_err(|e| e.to_string())?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<QualifiedName> = rows
+        .iter()
+        .map(|r| QualifiedName::new(r.get::<_, String>(0), r.get::<_, String>(1)))
+        .collect();
+    let options = Options {
+        schemas: schemas.to_vec(),
+        tracking_table: String::new(),
+    };
+    let db = catalog::introspect(tx, &options).map_err(|e| e.to_string())?;
+    for sql in plan::recreate_enums(&db, &names) {
+        tx.batch_execute(&sql).map_err(|e| format!("{sql}: {e}"))?;
+    }
+    Ok(())
+}
+
 /// The managed schemas of `db` read inside `tx`, after running the UP section of every
 /// pending migration in `files` there. The caller rolls `tx` back, so nothing is applied; the
 /// point is that importing twice before migrating does not produce the same migration twice.
@@ -45,9 +86,7 @@ pub fn live_with_pending(
     schemas: &[String],
 ) -> Result<(Database, Vec<String>), LiveError> {
     let rows = match Tracking::inspect(tx, table) {
-        Ok(Some(t)) => t
-            .rows(tx)
-            .map_err(|e| LiveError::Database(e.to_string()))?,
+        Ok(Some(t)) => t.rows(tx).map_err(|e| LiveError::Database(e.to_string()))?,
         Ok(None) => Vec::new(),
         Err(e) => return Err(LiveError::Database(e.to_string())),
     };
@@ -72,6 +111,12 @@ pub fn live_with_pending(
             ))
         })?;
         ran.push(file.id());
+        recreate_new_values(tx, schemas).map_err(|e| {
+            LiveError::Database(format!(
+                "after pending migration {}: making its new enum values usable: {e}",
+                file.file_name
+            ))
+        })?;
     }
     let options = Options {
         schemas: schemas.to_vec(),

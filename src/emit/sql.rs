@@ -350,15 +350,22 @@ pub enum EnumPosition {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ColumnChange {
     /// `TYPE t USING expr`; the expression is SQL built from quoted names.
-    Type { ty: PgType, using: String },
+    Type {
+        ty: PgType,
+        using: String,
+    },
     SetNotNull,
     DropNotNull,
     SetDefault(Expr),
     DropDefault,
     /// `ADD GENERATED {ALWAYS | BY DEFAULT} AS IDENTITY`
-    AddIdentity { always: bool },
+    AddIdentity {
+        always: bool,
+    },
     /// `SET GENERATED {ALWAYS | BY DEFAULT}`
-    SetGenerated { always: bool },
+    SetGenerated {
+        always: bool,
+    },
     DropIdentity,
 }
 
@@ -484,7 +491,11 @@ impl fmt::Display for Alter {
                 Ident::new(b.as_str())
             ),
             Alter::DropIndex(s, i) => {
-                write!(f, "DROP INDEX {};", QualifiedName::new(s.as_str(), i.as_str()))
+                write!(
+                    f,
+                    "DROP INDEX {};",
+                    QualifiedName::new(s.as_str(), i.as_str())
+                )
             }
             Alter::RenameIndex(s, a, b) => write!(
                 f,
