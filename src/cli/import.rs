@@ -82,7 +82,29 @@ fn fail(message: impl std::fmt::Display) -> Exit {
 
 /// Reads and checks a DBML file; diagnostics that block an import are rendered and stop it.
 fn load_dbml(path: &Path) -> Result<Database, Exit> {
-    let project = match crate::ir::load_project(path) {
+    accept_dbml(path, crate::ir::load_project(path))
+}
+
+/// Two DBML files, read and checked side by side (one thread each).
+fn load_two(a: &Path, b: &Path) -> Result<(Database, Database), Exit> {
+    let (pa, pb) = std::thread::scope(|s| {
+        let hb = s.spawn(|| crate::ir::load_project(b));
+        let pa = crate::ir::load_project(a);
+        let pb = hb
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the reading thread failed")));
+        (pa, pb)
+    });
+    let da = accept_dbml(a, pa)?;
+    let db = accept_dbml(b, pb)?;
+    Ok((da, db))
+}
+
+fn accept_dbml(
+    path: &Path,
+    loaded: std::io::Result<crate::ir::Project>,
+) -> Result<Database, Exit> {
+    let project = match loaded {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", path.display());
@@ -108,7 +130,18 @@ fn load_dbml(path: &Path) -> Result<Database, Exit> {
         );
         return Err(Exit(EXIT_FAILURE));
     }
-    Ok(canonicalize(&project.schema))
+    let warnings = project.diagnostics.len();
+    if warnings > 0 {
+        eprintln!(
+            "note: {} has {warnings} warning(s) that do not stop the import; `nself db schema check {}` shows them",
+            path.display(),
+            path.display()
+        );
+    }
+    let db = canonicalize(&project.schema);
+    // The process ends soon; freeing the tree node by node would only add time.
+    std::mem::forget(project);
+    Ok(db)
 }
 
 fn managed(config: &Config, flag: &[String], dbs: &[&Database]) -> Vec<String> {
@@ -276,7 +309,13 @@ pub fn import(global: &Global, args: ImportArgs) -> i32 {
 
 fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
     let config = context::load(global).map_err(Exit)?;
-    let mut desired = load_dbml(&args.file)?;
+    let (mut desired, from_db) = match &args.from {
+        Some(other) => {
+            let (d, c) = load_two(&args.file, other)?;
+            (d, Some(c))
+        }
+        None => (load_dbml(&args.file)?, None),
+    };
     let shown_file = args.file.display().to_string();
     if args.apply && config.environment != Environment::Local {
         return Err(fail(format!(
@@ -286,12 +325,9 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
         )));
     }
 
-    let (current, against) = match &args.from {
-        Some(other) => {
-            let current = load_dbml(other)?;
-            (current, other.display().to_string())
-        }
-        None => {
+    let (current, against) = match (from_db, &args.from) {
+        (Some(current), Some(other)) => (current, other.display().to_string()),
+        _ => {
             let files = crate::migrate::discover(&config.migrations_dir()).map_err(fail)?;
             let mut session = mcli::open(&config).map_err(|_| Exit(EXIT_FAILURE))?;
             let table = mcli::settings(&config, &mcli::TimeoutArgs::default()).table;

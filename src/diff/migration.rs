@@ -36,7 +36,7 @@ pub fn changes(
 
 /// The migrations that take `current` to `desired`; empty when they are the same.
 pub fn build(desired: &Database, current: &Database, renames: &[Rename]) -> Vec<Planned> {
-    let (all, _) = changes(desired, current, renames);
+    let (all, hints) = changes(desired, current, renames);
     if all.is_empty() {
         return Vec::new();
     }
@@ -54,17 +54,24 @@ pub fn build(desired: &Database, current: &Database, renames: &[Rename]) -> Vec<
                 }
             }
         }
-        let mut first = one(&mid, current, &[]);
+        let (first_changes, first_hints) = changes(&mid, current, &[]);
+        let mut first = one(&mid, current, &[], first_changes, first_hints);
         first.part = "enum_values";
-        let second = one(desired, &mid, renames);
+        let (second_changes, second_hints) = changes(desired, &mid, renames);
+        let second = one(desired, &mid, renames, second_changes, second_hints);
         return vec![first, second];
     }
-    vec![one(desired, current, renames)]
+    vec![one(desired, current, renames, all, hints)]
 }
 
-fn one(desired: &Database, current: &Database, renames: &[Rename]) -> Planned {
+fn one(
+    desired: &Database,
+    current: &Database,
+    renames: &[Rename],
+    up_changes: Vec<Change>,
+    hints: Vec<RenameHint>,
+) -> Planned {
     let renamed = rename::apply(current, renames);
-    let (up_changes, hints) = changes(desired, current, renames);
     let up = plan::plan(desired, &renamed, &up_changes)
         .iter()
         .map(ToString::to_string)

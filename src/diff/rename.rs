@@ -300,8 +300,12 @@ pub fn reverse(renames: &[Rename]) -> Vec<Rename> {
         .collect()
 }
 
-/// `current` with the renames done, as the server would show it afterwards.
-pub fn apply(current: &Database, renames: &[Rename]) -> Database {
+/// `current` with the renames done, as the server would show it afterwards (borrowed as it is
+/// when there are none).
+pub fn apply<'a>(current: &'a Database, renames: &[Rename]) -> std::borrow::Cow<'a, Database> {
+    if renames.is_empty() {
+        return std::borrow::Cow::Borrowed(current);
+    }
     let mut db = current.clone();
     for r in renames {
         if let Rename::Column { table, from, to } = r {
@@ -358,7 +362,7 @@ pub fn apply(current: &Database, renames: &[Rename]) -> Database {
         }
     }
     db.normalize();
-    db
+    std::borrow::Cow::Owned(db)
 }
 
 fn rename_in(list: &mut [String], from: &str, to: &str) {

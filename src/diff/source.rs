@@ -11,11 +11,25 @@ use crate::migrate::tracking::{TableName, Tracking};
 use crate::migrate::Status;
 use std::fmt;
 
-/// Whether a diagnostic stops an import: every error, and the PostgreSQL warnings (`W06xx`),
-/// which `schema check` only warns about because the reference accepts the file, but which
-/// would make the migration fail or mean something else than the DBML says.
+/// Whether a diagnostic stops an import: every error, and the PostgreSQL warnings that mean
+/// the migration would fail (an unknown type, `increment` on a non-integer, two primary keys,
+/// a foreign key between incomparable types, a default that does not fit, a bad type
+/// modifier) or would never converge (a name over 63 bytes, which the server truncates).
+/// `set null` on a NOT NULL column and a cycle of NOT NULL foreign keys are accepted by the
+/// server (they fail only when rows are deleted or inserted), so they stay warnings.
 pub fn blocking(d: &Diagnostic) -> bool {
-    d.is_error() || d.code.starts_with("W06")
+    use crate::ir::codes::*;
+    d.is_error()
+        || [
+            PG_UNKNOWN_TYPE,
+            PG_INCREMENT_TYPE,
+            PG_TWO_PRIMARY_KEYS,
+            PG_NAME_TOO_LONG,
+            PG_REF_TYPE_MISMATCH,
+            PG_DEFAULT_TYPE,
+            PG_BAD_MODIFIER,
+        ]
+        .contains(&d.code)
 }
 
 /// Why the live side could not be read.
