@@ -100,10 +100,7 @@ fn load_two(a: &Path, b: &Path) -> Result<(Database, Database), Exit> {
     Ok((da, db))
 }
 
-fn accept_dbml(
-    path: &Path,
-    loaded: std::io::Result<crate::ir::Project>,
-) -> Result<Database, Exit> {
+fn accept_dbml(path: &Path, loaded: std::io::Result<crate::ir::Project>) -> Result<Database, Exit> {
     let project = match loaded {
         Ok(p) => p,
         Err(e) => {

@@ -503,6 +503,10 @@ fn table_changes(
     changes: &mut Vec<Change>,
     hints: &mut Vec<RenameHint>,
 ) {
+    // Most tables are unchanged: one structural comparison settles them.
+    if want == cur {
+        return;
+    }
     let table = &want.name;
     let mut added: Vec<&Column> = Vec::new();
     for c in &want.columns {
