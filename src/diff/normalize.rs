@@ -103,48 +103,68 @@ pub fn with_server(
     let scratch = format!("nself_scratch_{}", std::process::id());
     tx.batch_execute(&format!("CREATE SCHEMA {}", Ident::new(scratch.as_str())))
         .map_err(err)?;
-    let mut built: Vec<&Work> = Vec::new();
+    // Each table's statements: the table with the desired columns' types only, then each
+    // expression. All tables go in one round trip; if the server rejects anything, each table
+    // is tried alone, and a table that fails is tried statement by statement, so one
+    // expression the server rejects does not lose the others.
+    let mut scripts: Vec<Vec<String>> = Vec::new();
     for (k, w) in work.iter().enumerate() {
-        let Some(t) = desired.tables.get(w.table) else {
-            continue;
-        };
-        let name = QualifiedName::new(scratch.as_str(), format!("t{k}"));
-        // The table with the desired columns' types only; each expression then in its own
-        // savepoint, so one the server rejects does not lose the others.
-        if try_sql(&mut tx, &scratch_table(&name, t)).is_err() {
-            continue;
-        }
-        built.push(w);
-        for &ci in &w.defaults {
-            if let Some(col) = t.columns.get(ci) {
-                if let Some(d) = &col.default {
-                    let st = Alter::AlterColumn(
-                        name.clone(),
-                        col.name.clone(),
-                        ColumnChange::SetDefault(d.clone()),
-                    );
-                    let _ = try_sql(&mut tx, &st.to_string());
+        let mut stmts = Vec::new();
+        if let Some(t) = desired.tables.get(w.table) {
+            let name = QualifiedName::new(scratch.as_str(), format!("t{k}"));
+            stmts.push(scratch_table(&name, t));
+            for &ci in &w.defaults {
+                if let Some(col) = t.columns.get(ci) {
+                    if let Some(d) = &col.default {
+                        let st = Alter::AlterColumn(
+                            name.clone(),
+                            col.name.clone(),
+                            ColumnChange::SetDefault(d.clone()),
+                        );
+                        stmts.push(st.to_string());
+                    }
+                }
+            }
+            for &ki in &w.checks {
+                if let Some(check) = t.checks.get(ki) {
+                    stmts.push(Alter::AddCheck(name.clone(), check.clone()).to_string());
+                }
+            }
+            for &ii in &w.indexes {
+                if let Some(index) = t.indexes.get(ii) {
+                    let copy = Index {
+                        name: format!("t{k}_i{ii}"),
+                        comment: None,
+                        ..index.clone()
+                    };
+                    let st = CreateIndex {
+                        table: &name,
+                        index: &copy,
+                    };
+                    stmts.push(st.to_string());
                 }
             }
         }
-        for &ki in &w.checks {
-            if let Some(check) = t.checks.get(ki) {
-                let st = Alter::AddCheck(name.clone(), check.clone());
-                let _ = try_sql(&mut tx, &st.to_string());
-            }
-        }
-        for &ii in &w.indexes {
-            if let Some(index) = t.indexes.get(ii) {
-                let copy = Index {
-                    name: format!("t{k}_i{ii}"),
-                    comment: None,
-                    ..index.clone()
-                };
-                let st = CreateIndex {
-                    table: &name,
-                    index: &copy,
-                };
-                let _ = try_sql(&mut tx, &st.to_string());
+        scripts.push(stmts);
+    }
+    let all: String = scripts
+        .iter()
+        .flatten()
+        .map(|s| format!("{s};\n"))
+        .collect();
+    if try_sql(&mut tx, &all).is_err() {
+        for stmts in &scripts {
+            let one: String = stmts.iter().map(|s| format!("{s};\n")).collect();
+            if try_sql(&mut tx, &one).is_err() {
+                let mut iter = stmts.iter();
+                if iter
+                    .next()
+                    .is_some_and(|table| try_sql(&mut tx, table).is_ok())
+                {
+                    for st in iter {
+                        let _ = try_sql(&mut tx, st);
+                    }
+                }
             }
         }
     }
@@ -189,7 +209,7 @@ pub fn with_server(
             }
         }
     }
-    Ok(built.len())
+    Ok(work.len())
 }
 
 fn scratch_table(name: &QualifiedName, t: &Table) -> String {
