@@ -21,6 +21,8 @@ pub mod normalize;
 pub mod plan;
 pub mod rename;
 pub mod source;
+#[cfg(test)]
+mod tests;
 
 use crate::ir::canonical::{
     CheckConstraint, Column, Database, Enum, ForeignKey, Index, Key, Table,
