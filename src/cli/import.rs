@@ -552,8 +552,7 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
             if !differ {
                 writeln!(out, "No differences.").map_err(io)?;
             }
-            for c in &changes {
-                let s = c.summary();
+            for s in diff::summaries(&changes) {
                 let suffix = match (s.sign, &s.detail) {
                     (_, Some(d)) => format!(" ({d})"),
                     (Sign::Add, None) => format!(" (missing in {to_label})"),
@@ -586,7 +585,7 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
                 "from": from_label,
                 "to": to_label,
                 "differ": differ,
-                "changes": changes.iter().map(|c| c.summary()).collect::<Vec<_>>(),
+                "changes": diff::summaries(&changes),
                 "rename_hints": hints,
             });
             writeln!(out, "{doc:#}").map_err(io)?;

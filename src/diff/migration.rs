@@ -85,7 +85,7 @@ fn one(
         .collect();
     Planned {
         part: "",
-        changes: up_changes.iter().map(Change::summary).collect(),
+        changes: super::summaries(&up_changes),
         up,
         down,
         hints,

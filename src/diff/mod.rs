@@ -316,6 +316,39 @@ impl Change {
     }
 }
 
+/// The changes as listed: a drop and an add of the same object (a constraint or index whose
+/// definition changed) are one `~` line.
+pub fn summaries(changes: &[Change]) -> Vec<Summary> {
+    let all: Vec<Summary> = changes.iter().map(Change::summary).collect();
+    let mut used = vec![false; all.len()];
+    let mut out = Vec::with_capacity(all.len());
+    for (i, s) in all.iter().enumerate() {
+        if used[i] {
+            continue;
+        }
+        if s.sign == Sign::Drop {
+            let twin = all.iter().enumerate().position(|(j, t)| {
+                !used[j] && j != i && t.sign == Sign::Add && t.kind == s.kind && t.object == s.object
+            });
+            if let Some(j) = twin {
+                used[j] = true;
+                let mut hazards = s.hazards.clone();
+                hazards.extend(all[j].hazards.iter().cloned());
+                out.push(Summary {
+                    sign: Sign::Alter,
+                    kind: s.kind,
+                    object: s.object.clone(),
+                    detail: Some("different definition: dropped and created again".to_owned()),
+                    hazards,
+                });
+                continue;
+            }
+        }
+        out.push(s.clone());
+    }
+    out
+}
+
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}: {}", self.sign.as_str(), self.kind, self.object)?;
@@ -648,15 +681,7 @@ fn table_changes(
         &want.foreign_keys,
         &cur.foreign_keys,
         |k| &k.name,
-        |a, b| {
-            ForeignKey {
-                name: String::new(),
-                ..a.clone()
-            } == ForeignKey {
-                name: String::new(),
-                ..b.clone()
-            }
-        },
+        |a, b| same_foreign_key(a, b),
         |k, add| {
             if add {
                 Change::AddForeignKey {
@@ -738,6 +763,20 @@ fn table_changes(
             to: want.comment.clone(),
         });
     }
+}
+
+/// Two foreign keys with the same definition, names aside. `DEFERRABLE INITIALLY IMMEDIATE`
+/// and `NOT DEFERRABLE` count as the same: they behave the same unless a transaction defers
+/// the constraint, DBML cannot tell them apart (the reference writes every foreign key
+/// `DEFERRABLE INITIALLY IMMEDIATE`), and a schema made by hand has the other.
+pub fn same_foreign_key(a: &ForeignKey, b: &ForeignKey) -> bool {
+    let deferred = |f: &ForeignKey| f.deferrable && f.initially_deferred;
+    a.columns == b.columns
+        && a.references == b.references
+        && a.referenced_columns == b.referenced_columns
+        && a.on_delete == b.on_delete
+        && a.on_update == b.on_update
+        && deferred(a) == deferred(b)
 }
 
 /// Matches two lists of named things: same name and same definition is no change; same name,
