@@ -328,7 +328,11 @@ pub fn summaries(changes: &[Change]) -> Vec<Summary> {
         }
         if s.sign == Sign::Drop {
             let twin = all.iter().enumerate().position(|(j, t)| {
-                !used[j] && j != i && t.sign == Sign::Add && t.kind == s.kind && t.object == s.object
+                !used[j]
+                    && j != i
+                    && t.sign == Sign::Add
+                    && t.kind == s.kind
+                    && t.object == s.object
             });
             if let Some(j) = twin {
                 used[j] = true;
@@ -681,7 +685,7 @@ fn table_changes(
         &want.foreign_keys,
         &cur.foreign_keys,
         |k| &k.name,
-        |a, b| same_foreign_key(a, b),
+        same_foreign_key,
         |k, add| {
             if add {
                 Change::AddForeignKey {
