@@ -156,7 +156,12 @@ impl Expr {
         &self.0
     }
 
-    /// The text equality compares.
+    /// The text equality compares: whitespace, parentheses and ASCII case outside quotes
+    /// dropped, and two spellings the server rewrites brought to the server's: a typed
+    /// literal `interval '1 day'` is `'1 day'::interval`, and a cast of an integer constant to
+    /// a numeric type (`0::numeric`, which the server adds for `x >= 0` on a numeric column)
+    /// is the constant. Both keep the meaning; anything else is left to the server
+    /// (`diff::normalize`).
     pub fn key(&self) -> String {
         let mut out = String::with_capacity(self.0.len());
         let mut quote: Option<char> = None;
@@ -179,8 +184,120 @@ impl Expr {
                 },
             }
         }
-        out
+        strip_integer_casts(&typed_literals(&out))
     }
+}
+
+const LITERAL_TYPES: [&str; 6] = ["interval", "date", "timestamptz", "timestamp", "time", "numeric"];
+const NUMERIC_CASTS: [&str; 6] = [
+    "::numeric",
+    "::doubleprecision",
+    "::real",
+    "::bigint",
+    "::integer",
+    "::smallint",
+];
+
+fn ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$' || c == '"'
+}
+
+/// `interval'1 day'` (a key, blanks gone) to `'1 day'::interval`.
+fn typed_literals(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 16);
+    let mut rest = key;
+    let mut prev: Option<char> = None;
+    'outer: while !rest.is_empty() {
+        if rest.starts_with('\'') {
+            // Copy a whole literal.
+            let mut end = 1;
+            let bytes = rest.as_bytes();
+            while end < bytes.len() {
+                if bytes[end] == b'\'' {
+                    if bytes.get(end + 1) == Some(&b'\'') {
+                        end += 2;
+                        continue;
+                    }
+                    end += 1;
+                    break;
+                }
+                end += 1;
+            }
+            let (lit, tail) = rest.split_at(end.min(rest.len()));
+            out.push_str(lit);
+            prev = lit.chars().last();
+            rest = tail;
+            continue;
+        }
+        if !prev.is_some_and(ident_char) {
+            for ty in LITERAL_TYPES {
+                if let Some(tail) = rest.strip_prefix(ty) {
+                    if tail.starts_with('\'') {
+                        let bytes = tail.as_bytes();
+                        let mut end = 1;
+                        while end < bytes.len() {
+                            if bytes[end] == b'\'' {
+                                if bytes.get(end + 1) == Some(&b'\'') {
+                                    end += 2;
+                                    continue;
+                                }
+                                end += 1;
+                                break;
+                            }
+                            end += 1;
+                        }
+                        let (lit, after) = tail.split_at(end.min(tail.len()));
+                        out.push_str(lit);
+                        out.push_str("::");
+                        out.push_str(ty);
+                        prev = ty.chars().last();
+                        rest = after;
+                        continue 'outer;
+                    }
+                }
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+            prev = Some(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
+/// `0::numeric` (a key) to `0`: an integer constant cast to a numeric type.
+fn strip_integer_casts(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut rest = key;
+    let mut quote = false;
+    while let Some(c) = rest.chars().next() {
+        if c == '\'' {
+            quote = !quote;
+        }
+        let starts_number = !quote
+            && c.is_ascii_digit()
+            && !out.chars().last().is_some_and(|p| ident_char(p) || p == '.');
+        if starts_number {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let (num, tail) = rest.split_at(digits);
+            out.push_str(num);
+            rest = tail;
+            if !tail.starts_with('.') {
+                while let Some(cast) = NUMERIC_CASTS.iter().find(|k| {
+                    rest.starts_with(**k)
+                        && !rest[k.len()..].chars().next().is_some_and(ident_char)
+                }) {
+                    rest = &rest[cast.len()..];
+                }
+            }
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 impl PartialEq for Expr {
@@ -716,5 +833,35 @@ mod tests {
         assert_ne!(e("x = 'A'"), e("x = 'a'"));
         assert_ne!(e("\"A\" > 0"), e("\"a\" > 0"));
         assert_eq!(e("NOW()"), e("now()"));
+    }
+}
+
+#[cfg(test)]
+mod expr_tests {
+    use super::Expr;
+
+    fn e(s: &str) -> Expr {
+        Expr(s.to_owned())
+    }
+
+    #[test]
+    fn server_spellings_compare_equal() {
+        assert_eq!(
+            e("now() - interval '5 days'"),
+            e("(now() - '5 days'::interval)")
+        );
+        assert_eq!(e("balance >= 0"), e("(balance >= (0)::numeric)"));
+        assert_eq!(e("x > 0"), e("(x > (0)::double precision)"));
+        assert_eq!(e("d > date '2020-01-01'"), e("(d > '2020-01-01'::date)"));
+    }
+
+    #[test]
+    fn different_meanings_stay_different() {
+        assert_ne!(e("x >= 1.5"), e("x >= (1)::numeric"));
+        assert_ne!(e("x >= 0"), e("x >= 1"));
+        assert_ne!(e("'interval ''x'''"), e("'''x''::interval'"));
+        assert_ne!(e("myinterval '1'"), e("'1'::myinterval"));
+        assert_ne!(e("a1::integer"), e("a1"));
+        assert_ne!(e("x = '0::numeric'"), e("x = '0'"));
     }
 }

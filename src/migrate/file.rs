@@ -380,10 +380,23 @@ fn section(
 ) -> Section {
     let body = &text[start..end];
     let statements: Vec<Statement> = script::split(body);
-    let step = |s: &Statement, sql: String| Step {
+    // Statements come in order, so their lines are counted incrementally (one pass over the
+    // text, not one per statement).
+    let mut lines = vec![0usize; statements.len()];
+    let (mut at, mut line) = (start, script::line_of(text, start));
+    for (i, s) in statements.iter().enumerate() {
+        let to = start + s.start;
+        if let Some(between) = text.as_bytes().get(at..to) {
+            line += between.iter().filter(|b| **b == b'\n').count();
+            at = to;
+        }
+        lines[i] = line;
+    }
+    let line_at = |i: usize| lines.get(i).copied().unwrap_or(0);
+    let step = |i: usize, s: &Statement, sql: String| Step {
         sql,
         offset: start + s.start,
-        line: script::line_of(text, start + s.start),
+        line: line_at(i),
     };
     let mut own_transaction = false;
     let mut steps = Vec::with_capacity(statements.len());
@@ -393,7 +406,7 @@ fn section(
         && statements[last].transaction_control() == Some(TxControl::Commit);
     for (i, s) in statements.iter().enumerate() {
         let sql = &body[s.start..s.end];
-        let line = script::line_of(text, start + s.start);
+        let line = line_at(i);
         if s.is_copy_from_stdin() {
             problems.push(FileProblem {
                 file: file.to_string(),
@@ -405,14 +418,14 @@ fn section(
             continue;
         }
         if no_transaction {
-            steps.push(step(s, sql.to_string()));
+            steps.push(step(i, s, sql.to_string()));
             continue;
         }
         match s.transaction_control() {
             Some(TxControl::Begin) if wrapped && i == 0 => {
                 own_transaction = true;
                 if let Some(options) = begin_options(s, sql) {
-                    steps.push(step(s, format!("SET TRANSACTION {options}")));
+                    steps.push(step(i, s, format!("SET TRANSACTION {options}")));
                 }
             }
             Some(TxControl::Commit) if wrapped && i == last => {}
@@ -427,7 +440,7 @@ fn section(
                     sql.split_whitespace().collect::<Vec<_>>().join(" ")
                 ),
             }),
-            None => steps.push(step(s, sql.to_string())),
+            None => steps.push(step(i, s, sql.to_string())),
         }
     }
     Section {
