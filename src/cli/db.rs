@@ -11,7 +11,6 @@ use crate::local::find_client;
 use clap::Subcommand;
 use std::path::PathBuf;
 
-const NOT_TRACKED: &str = "not tracked yet";
 
 #[derive(Subcommand, Debug)]
 pub enum DbConnectionCommand {
@@ -118,6 +117,16 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
     let migrations = session
         .as_mut()
         .map(|s| super::migrate::summary(config, &mut s.client));
+    let schema_file = config.schema_file();
+    // None: no schema file; Some(n): n differences between it and the live schema.
+    let drift: Option<Result<usize, String>> = session.as_mut().and_then(|s| {
+        crate::backup::integrity::schema_drift(&mut s.client, &schema_file, schemas).map(
+            |problems| match problems.as_slice() {
+                [one] if !one.0.starts_with("the live schema differs") => Err(one.0.clone()),
+                _ => Ok(problems.len()),
+            },
+        )
+    });
     let local = session.as_ref().and_then(|s| s.local.as_ref());
     let last_backup = crate::backup::list(&config.project_dir.join(crate::backup::FOLDER))
         .ok()
@@ -143,7 +152,9 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
             })),
             "migrations": migrations.as_ref().map(|m| m.1.clone()),
             "last_backup": last_backup,
-            "schema_matches": NOT_TRACKED,
+            "schema_file": schema_file,
+            "schema_matches": drift.as_ref().and_then(|d| d.as_ref().ok().map(|n| *n == 0)),
+            "schema_differences": drift.as_ref().and_then(|d| d.as_ref().ok().copied()),
         });
         println!("{doc:#}");
         return if error.is_some() {
@@ -190,7 +201,21 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         "Last backup:  {}",
         last_backup.as_deref().unwrap_or("none (`nself db backup`)")
     );
-    println!("Schema file:  {NOT_TRACKED} (nself/schema.dbml)");
+    let shown = schema_file
+        .strip_prefix(&config.project_dir)
+        .unwrap_or(&schema_file)
+        .display()
+        .to_string();
+    match &drift {
+        None if error.is_none() => println!("Schema file:  none ({shown} does not exist)"),
+        None => {}
+        Some(Ok(0)) => println!("Schema file:  matches the live schema ({shown})"),
+        Some(Ok(n)) => println!(
+            "Schema file:  differs from the live schema in {n} place{} (`nself db schema diff` lists them)",
+            if *n == 1 { "" } else { "s" }
+        ),
+        Some(Err(e)) => println!("Schema file:  not compared: {e}"),
+    }
     if let Some(e) = error {
         eprintln!("error: {e}");
         return EXIT_FAILURE;
