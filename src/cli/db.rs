@@ -11,7 +11,6 @@ use crate::local::find_client;
 use clap::Subcommand;
 use std::path::PathBuf;
 
-
 #[derive(Subcommand, Debug)]
 pub enum DbConnectionCommand {
     /// Show the environment, the database (password hidden), whether it is reachable, its

@@ -188,7 +188,14 @@ impl Expr {
     }
 }
 
-const LITERAL_TYPES: [&str; 6] = ["interval", "date", "timestamptz", "timestamp", "time", "numeric"];
+const LITERAL_TYPES: [&str; 6] = [
+    "interval",
+    "date",
+    "timestamptz",
+    "timestamp",
+    "time",
+    "numeric",
+];
 const NUMERIC_CASTS: [&str; 6] = [
     "::numeric",
     "::doubleprecision",
@@ -278,7 +285,10 @@ fn strip_integer_casts(key: &str) -> String {
         }
         let starts_number = !quote
             && c.is_ascii_digit()
-            && !out.chars().last().is_some_and(|p| ident_char(p) || p == '.');
+            && !out
+                .chars()
+                .last()
+                .is_some_and(|p| ident_char(p) || p == '.');
         if starts_number {
             let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
             let (num, tail) = rest.split_at(digits);
@@ -286,8 +296,7 @@ fn strip_integer_casts(key: &str) -> String {
             rest = tail;
             if !tail.starts_with('.') {
                 while let Some(cast) = NUMERIC_CASTS.iter().find(|k| {
-                    rest.starts_with(**k)
-                        && !rest[k.len()..].chars().next().is_some_and(ident_char)
+                    rest.starts_with(**k) && !rest[k.len()..].chars().next().is_some_and(ident_char)
                 }) {
                     rest = &rest[cast.len()..];
                 }
