@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod diag;
+pub mod diff;
 pub mod emit;
 pub mod ir;
 pub mod local;

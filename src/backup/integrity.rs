@@ -50,17 +50,67 @@ pub fn check(
     Ok(out)
 }
 
-/// HOOK for the catalog/diff engine (branch `cat`): compare the live schema, as seen inside
-/// the update's transaction, with `schema_file` (`nself/schema.dbml`) and describe each
-/// difference. Until that engine is merged this returns `None`, meaning "not compared", and
-/// `db update` says so; it must then become: parse + check the DBML (`ir`), introspect the
-/// managed schemas through `client` (`catalog`), `diff(&dbml, &live)` and map each change
-/// (ignoring the tracking table) to a [`Problem`].
+/// The live schema, as seen inside the update's transaction, compared with `schema_file`
+/// (`nself/schema.dbml`): one [`Problem`] per difference, in the words of `schema diff`.
+/// `None` when there is no such file (nothing to compare). A file with errors is a problem
+/// itself: the update cannot claim the schema matches it.
 pub fn schema_drift(
-    _client: &mut impl GenericClient,
+    client: &mut impl GenericClient,
     schema_file: &Path,
-    _schemas: &[String],
+    schemas: &[String],
 ) -> Option<Vec<Problem>> {
-    let _ = schema_file;
-    None
+    if !schema_file.is_file() {
+        return None;
+    }
+    let project = match crate::ir::load_project(schema_file) {
+        Ok(p) => p,
+        Err(e) => {
+            return Some(vec![Problem(format!(
+                "cannot read {}: {e}",
+                schema_file.display()
+            ))])
+        }
+    };
+    if project
+        .diagnostics
+        .iter()
+        .any(crate::diff::source::blocking)
+    {
+        return Some(vec![Problem(format!(
+            "{} has errors, so the live schema cannot be compared with it; run `nself db schema check {}`",
+            schema_file.display(),
+            schema_file.display()
+        ))]);
+    }
+    let mut desired = crate::ir::canonical::canonicalize(&project.schema);
+    let mut managed: Vec<String> = schemas.to_vec();
+    for s in &desired.schemas {
+        if !managed.contains(s) {
+            managed.push(s.clone());
+        }
+    }
+    let options = crate::catalog::Options {
+        schemas: managed,
+        ..crate::catalog::Options::default()
+    };
+    let live = match crate::catalog::introspect(client, &options) {
+        Ok(db) => db,
+        Err(e) => return Some(vec![Problem(format!("reading the live schema: {e}"))]),
+    };
+    if let Err(e) = crate::diff::normalize::with_server(client, &mut desired, &live) {
+        return Some(vec![Problem(format!("comparing expressions: {e}"))]);
+    }
+    let (changes, _) = crate::diff::migration::changes(&desired, &live, &[]);
+    Some(
+        changes
+            .iter()
+            .map(|c| {
+                Problem(format!(
+                    "the live schema differs from {}: {}",
+                    schema_file.display(),
+                    c.summary()
+                ))
+            })
+            .collect(),
+    )
 }

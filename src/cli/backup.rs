@@ -653,7 +653,6 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
     let schemas = mcli::managed_schemas(config, &args.schemas);
     let schema_file = config.schema_file();
     let line_open = std::cell::Cell::new(true);
-    let mut schema_compared = true;
     let result = (|| -> Result<Vec<&Migration>, MigrateError> {
         let mut runner = Runner::start(&mut session.client, &settings, &mut |_| {})?;
         let applied = runner.up_atomic(
@@ -675,14 +674,21 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
                 _ => {}
             },
             &mut |tx| {
+                crate::diff::source::recreate_new_values(tx, &schemas).map_err(|e| {
+                    MigrateError::Blocked {
+                        reasons: vec![format!("making new enum values usable: {e}")],
+                        next: "Nothing was committed.".into(),
+                    }
+                })
+            },
+            &mut |tx| {
                 print!("Verifying integrity... ");
                 let _ = std::io::stdout().flush();
                 line_open.set(true);
                 let mut problems = integrity::check(tx, &schemas)
                     .map_err(|e| MigrateError::db("verifying integrity", &e))?;
-                match integrity::schema_drift(tx, &schema_file, &schemas) {
-                    Some(drift) => problems.extend(drift),
-                    None => schema_compared = false,
+                if let Some(drift) = integrity::schema_drift(tx, &schema_file, &schemas) {
+                    problems.extend(drift);
                 }
                 if problems.is_empty() {
                     println!("Passed");
@@ -701,12 +707,6 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
     })();
     match result {
         Ok(applied) => {
-            if !schema_compared && schema_file.is_file() {
-                println!(
-                    "note: the live schema was not compared with {} (needs the catalog/diff engine, not in this build)",
-                    shown(config, &schema_file)
-                );
-            }
             println!();
             if applied.is_empty() {
                 println!("Update complete! The database was already up to date.");

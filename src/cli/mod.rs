@@ -4,6 +4,7 @@
 mod backup;
 mod context;
 mod db;
+mod import;
 mod local;
 mod migrate;
 mod schema;

@@ -33,6 +33,34 @@ pub enum SchemaCommand {
         #[arg(long, value_name = "N", default_value_t = 1000)]
         max_diagnostics: usize,
     },
+    /// Diff a DBML file against the database (with pending migrations applied provisionally)
+    /// and write the next numbered migration with UP and DOWN.
+    ///
+    /// Every change carries its hazards (data loss, table rewrite or lock, may fail on existing
+    /// data), shown with --dry-run and in the file. A drop and an add that look like a rename
+    /// are pointed out with the --rename flag that would express it. Exit status: 0 (also when
+    /// nothing changed), 1 on failure or when --check finds differences, 2 on bad usage.
+    ///
+    /// Examples:
+    ///   nself db schema import nself/schema.dbml --dry-run
+    ///   nself db schema import nself/schema.dbml --name add_comments
+    ///   nself db schema import nself/schema.dbml --apply
+    ///   nself db schema import nself/schema.dbml --check
+    ///   nself db schema import new.dbml --from old.dbml --dry-run
+    ///   nself db schema import nself/schema.dbml --rename users.name=users.full_name
+    #[command(verbatim_doc_comment)]
+    Import(super::import::ImportArgs),
+    /// Compare two schemas: an environment, a URL or a DBML file against the configured
+    /// database (or --from). `+` exists only in the source, `-` only in TARGET.
+    ///
+    /// Examples:
+    ///   nself db schema diff staging
+    ///   nself db schema diff production --format json
+    ///   nself db schema diff staging --generate-migration
+    ///   nself db schema diff nself/schema.dbml --exit-code
+    ///   nself db schema diff old.dbml --from new.dbml --format sql
+    #[command(verbatim_doc_comment)]
+    Diff(super::import::DiffArgs),
     /// Write the database's schema (the managed schemas) as DBML, SQL DDL or JSON.
     ///
     /// The DBML passes `schema check` and describes the database exactly: constraint and index
@@ -76,6 +104,8 @@ pub fn run(global: &Global, cmd: SchemaCommand) -> i32 {
             output,
             schemas,
         } => export(global, format, output.as_deref(), schemas),
+        SchemaCommand::Import(args) => super::import::import(global, args),
+        SchemaCommand::Diff(args) => super::import::diff(global, args),
     }
 }
 

@@ -10,7 +10,8 @@
 //! comments, then foreign keys (so cycles work).
 
 use crate::ir::canonical::{
-    CheckConstraint, Column, Database, Enum, ForeignKey, Generated, Index, IndexKey, Key, Table,
+    CheckConstraint, Column, Database, Enum, Expr, ForeignKey, Generated, Index, IndexKey, Key,
+    Table,
 };
 use crate::ir::model::{self, RefAction};
 use crate::ir::pgtypes::PgType;
@@ -296,8 +297,248 @@ impl fmt::Display for CommentOn<'_> {
     }
 }
 
-/// Any statement [`create_script`] produces.
+/// A change to an existing object: the statements a migration needs besides the `CREATE`s
+/// above. Owned, so the planner can build them from either side of a diff.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Alter {
+    DropSchema(String),
+    /// `DROP TYPE s.t;`
+    DropType(model::QualifiedName),
+    /// `ALTER TYPE s.t RENAME TO n;`
+    RenameType(model::QualifiedName, String),
+    /// `ALTER TYPE s.t ADD VALUE 'v' [BEFORE 'w' | AFTER 'w'];`
+    AddEnumValue {
+        ty: model::QualifiedName,
+        value: String,
+        position: EnumPosition,
+    },
+    DropTable(model::QualifiedName),
+    RenameTable(model::QualifiedName, String),
+    AddColumn(model::QualifiedName, Column),
+    DropColumn(model::QualifiedName, String),
+    RenameColumn(model::QualifiedName, String, String),
+    AlterColumn(model::QualifiedName, String, ColumnChange),
+    AddPrimaryKey(model::QualifiedName, Key),
+    AddUnique(model::QualifiedName, Key),
+    AddCheck(model::QualifiedName, CheckConstraint),
+    DropConstraint(model::QualifiedName, String),
+    RenameConstraint(model::QualifiedName, String, String),
+    /// `DROP INDEX s.i;` (schema, index)
+    DropIndex(String, String),
+    /// `ALTER INDEX s.i RENAME TO n;` (schema, index, new name)
+    RenameIndex(String, String, String),
+    /// `CREATE SEQUENCE s.n AS type OWNED BY t.c;`
+    CreateSequence {
+        name: model::QualifiedName,
+        ty: PgType,
+        table: model::QualifiedName,
+        column: String,
+    },
+    /// `COMMENT ON … IS '…' | NULL;`
+    Comment(CommentTarget, Option<String>),
+}
+
+/// Where `ALTER TYPE … ADD VALUE` puts the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnumPosition {
+    End,
+    Before(String),
+    After(String),
+}
+
+/// One `ALTER TABLE t ALTER COLUMN c …` action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ColumnChange {
+    /// `TYPE t USING expr`; the expression is SQL built from quoted names.
+    Type {
+        ty: PgType,
+        using: String,
+    },
+    SetNotNull,
+    DropNotNull,
+    SetDefault(Expr),
+    DropDefault,
+    /// `ADD GENERATED {ALWAYS | BY DEFAULT} AS IDENTITY`
+    AddIdentity {
+        always: bool,
+    },
+    /// `SET GENERATED {ALWAYS | BY DEFAULT}`
+    SetGenerated {
+        always: bool,
+    },
+    DropIdentity,
+}
+
+/// What a `COMMENT ON` names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommentTarget {
+    Table(model::QualifiedName),
+    Column(model::QualifiedName, String),
+    /// (schema, index)
+    Index(String, String),
+}
+
+impl fmt::Display for Alter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Alter::DropSchema(s) => write!(f, "DROP SCHEMA {};", Ident::new(s.as_str())),
+            Alter::DropType(t) => write!(f, "DROP TYPE {};", qname(t)),
+            Alter::RenameType(t, n) => write!(
+                f,
+                "ALTER TYPE {} RENAME TO {};",
+                qname(t),
+                Ident::new(n.as_str())
+            ),
+            Alter::AddEnumValue {
+                ty,
+                value,
+                position,
+            } => {
+                write!(
+                    f,
+                    "ALTER TYPE {} ADD VALUE {}",
+                    qname(ty),
+                    quote_literal(value)
+                )?;
+                match position {
+                    EnumPosition::End => {}
+                    EnumPosition::Before(v) => write!(f, " BEFORE {}", quote_literal(v))?,
+                    EnumPosition::After(v) => write!(f, " AFTER {}", quote_literal(v))?,
+                }
+                f.write_str(";")
+            }
+            Alter::DropTable(t) => write!(f, "DROP TABLE {};", qname(t)),
+            Alter::RenameTable(t, n) => write!(
+                f,
+                "ALTER TABLE {} RENAME TO {};",
+                qname(t),
+                Ident::new(n.as_str())
+            ),
+            Alter::AddColumn(t, c) => {
+                write!(f, "ALTER TABLE {} ADD COLUMN {};", qname(t), ColumnDef(c))
+            }
+            Alter::DropColumn(t, c) => write!(
+                f,
+                "ALTER TABLE {} DROP COLUMN {};",
+                qname(t),
+                Ident::new(c.as_str())
+            ),
+            Alter::RenameColumn(t, a, b) => write!(
+                f,
+                "ALTER TABLE {} RENAME COLUMN {} TO {};",
+                qname(t),
+                Ident::new(a.as_str()),
+                Ident::new(b.as_str())
+            ),
+            Alter::AlterColumn(t, c, change) => {
+                write!(
+                    f,
+                    "ALTER TABLE {} ALTER COLUMN {} ",
+                    qname(t),
+                    Ident::new(c.as_str())
+                )?;
+                match change {
+                    ColumnChange::Type { ty, using } => {
+                        write!(f, "TYPE {} USING {using}", TypeSql(ty))?
+                    }
+                    ColumnChange::SetNotNull => f.write_str("SET NOT NULL")?,
+                    ColumnChange::DropNotNull => f.write_str("DROP NOT NULL")?,
+                    ColumnChange::SetDefault(e) => write!(f, "SET DEFAULT {e}")?,
+                    ColumnChange::DropDefault => f.write_str("DROP DEFAULT")?,
+                    ColumnChange::AddIdentity { always } => write!(
+                        f,
+                        "ADD GENERATED {} AS IDENTITY",
+                        if *always { "ALWAYS" } else { "BY DEFAULT" }
+                    )?,
+                    ColumnChange::SetGenerated { always } => write!(
+                        f,
+                        "SET GENERATED {}",
+                        if *always { "ALWAYS" } else { "BY DEFAULT" }
+                    )?,
+                    ColumnChange::DropIdentity => f.write_str("DROP IDENTITY")?,
+                }
+                f.write_str(";")
+            }
+            Alter::AddPrimaryKey(t, k) => write!(
+                f,
+                "ALTER TABLE {} ADD {};",
+                qname(t),
+                TableConstraint::PrimaryKey(k)
+            ),
+            Alter::AddUnique(t, k) => write!(
+                f,
+                "ALTER TABLE {} ADD {};",
+                qname(t),
+                TableConstraint::Unique(k)
+            ),
+            Alter::AddCheck(t, c) => write!(
+                f,
+                "ALTER TABLE {} ADD {};",
+                qname(t),
+                TableConstraint::Check(c)
+            ),
+            Alter::DropConstraint(t, n) => write!(
+                f,
+                "ALTER TABLE {} DROP CONSTRAINT {};",
+                qname(t),
+                Ident::new(n.as_str())
+            ),
+            Alter::RenameConstraint(t, a, b) => write!(
+                f,
+                "ALTER TABLE {} RENAME CONSTRAINT {} TO {};",
+                qname(t),
+                Ident::new(a.as_str()),
+                Ident::new(b.as_str())
+            ),
+            Alter::DropIndex(s, i) => {
+                write!(
+                    f,
+                    "DROP INDEX {};",
+                    QualifiedName::new(s.as_str(), i.as_str())
+                )
+            }
+            Alter::RenameIndex(s, a, b) => write!(
+                f,
+                "ALTER INDEX {} RENAME TO {};",
+                QualifiedName::new(s.as_str(), a.as_str()),
+                Ident::new(b.as_str())
+            ),
+            Alter::CreateSequence {
+                name,
+                ty,
+                table,
+                column,
+            } => write!(
+                f,
+                "CREATE SEQUENCE {} AS {} OWNED BY {}.{};",
+                qname(name),
+                TypeSql(ty),
+                qname(table),
+                Ident::new(column.as_str())
+            ),
+            Alter::Comment(target, text) => {
+                f.write_str("COMMENT ON ")?;
+                match target {
+                    CommentTarget::Table(t) => write!(f, "TABLE {}", qname(t))?,
+                    CommentTarget::Column(t, c) => {
+                        write!(f, "COLUMN {}.{}", qname(t), Ident::new(c.as_str()))?
+                    }
+                    CommentTarget::Index(s, i) => {
+                        write!(f, "INDEX {}", QualifiedName::new(s.as_str(), i.as_str()))?
+                    }
+                }
+                match text {
+                    Some(t) => write!(f, " IS {};", quote_literal(t)),
+                    None => f.write_str(" IS NULL;"),
+                }
+            }
+        }
+    }
+}
+
+/// Any statement [`create_script`] or a migration plan produces.
 pub enum Statement<'a> {
+    Alter(Alter),
     StandardStrings,
     CreateSchema(CreateSchema<'a>),
     CreateEnum(CreateEnum<'a>),
@@ -310,6 +551,7 @@ pub enum Statement<'a> {
 impl fmt::Display for Statement<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Statement::Alter(s) => s.fmt(f),
             Statement::StandardStrings => StandardStrings.fmt(f),
             Statement::CreateSchema(s) => s.fmt(f),
             Statement::CreateEnum(s) => s.fmt(f),

@@ -383,12 +383,15 @@ impl<'c> Runner<'c> {
     /// then runs `verify` inside that same transaction before committing: if any migration or
     /// the verification fails, nothing is kept. Refuses, before running anything, the same
     /// states `up` refuses, and any pending `-- nself:no-transaction` migration (it cannot run
-    /// inside a transaction). `pending` receives the list before anything runs.
+    /// inside a transaction). `pending` receives the list before anything runs; `after_each`
+    /// runs in the transaction after each migration (the CLI uses it to make enum values added
+    /// by one migration usable by the next).
     pub fn up_atomic<'m>(
         &mut self,
         files: &'m [Migration],
         pending_seen: &mut dyn FnMut(&[&'m Migration]),
         progress: &mut dyn FnMut(Progress<'m>),
+        after_each: &mut dyn FnMut(&mut postgres::Transaction<'_>) -> Result<(), MigrateError>,
         verify: &mut dyn FnMut(&mut postgres::Transaction<'_>) -> Result<(), MigrateError>,
     ) -> Result<Vec<&'m Migration>, MigrateError> {
         let rows = self.rows()?;
@@ -428,6 +431,7 @@ impl<'c> Runner<'c> {
                     dirty: false,
                 }
             })?;
+            after_each(&mut tx)?;
             let ms = ms_since(start);
             self.tracking.insert(
                 &mut tx,

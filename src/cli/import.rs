@@ -1,0 +1,627 @@
+//! `nself db schema import` and `nself db schema diff`: the diff engine on the command line.
+
+use super::context::{self, Global};
+use super::migrate::{self as mcli, snake_case, utc_timestamp};
+use super::{stderr_color, use_color, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::config::{self, Config, Environment};
+use crate::diff::migration::{self, Planned};
+use crate::diff::{self, normalize, rename, source, Sign};
+use crate::ir::canonical::{canonicalize, Database};
+use clap::{Args, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The DBML file with the schema you want.
+    pub file: PathBuf,
+    /// The migration's name (snake_case is made from it). Default: from the changes.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print the migration and its hazards; write nothing.
+    #[arg(long, conflicts_with_all = ["apply", "check"])]
+    pub dry_run: bool,
+    /// Write the migration and apply it (local environment only).
+    #[arg(long, conflicts_with = "check")]
+    pub apply: bool,
+    /// Exit 1 when the DBML and the database with its migrations disagree (for pre-commit).
+    #[arg(long)]
+    pub check: bool,
+    /// Compare with this DBML file instead of the database (no database needed).
+    #[arg(long, value_name = "OTHER.dbml")]
+    pub from: Option<PathBuf>,
+    /// Rename instead of drop and add: `table.old=table.new` (a column) or `old=new` (a table).
+    #[arg(long, value_name = "OLD=NEW")]
+    pub rename: Vec<String>,
+    /// Managed schemas besides public and those the DBML names.
+    #[arg(long, value_delimiter = ',')]
+    pub schemas: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    Sql,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// What to compare with: an environment (staging, production), a postgres:// URL or a
+    /// DBML file. Default: the DBML file nself/schema.dbml.
+    pub target: Option<String>,
+    /// The other side (same forms). Default: the configured database (local unless --env).
+    #[arg(long, value_name = "SOURCE")]
+    pub from: Option<String>,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Write the migration that makes TARGET look like the source into nself/migrations.
+    #[arg(long)]
+    pub generate_migration: bool,
+    /// The migration's name with --generate-migration.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Exit 1 when the schemas differ.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Rename instead of drop and add (as for import).
+    #[arg(long, value_name = "OLD=NEW")]
+    pub rename: Vec<String>,
+    /// Managed schemas besides public and those a DBML side names.
+    #[arg(long, value_delimiter = ',')]
+    pub schemas: Vec<String>,
+}
+
+/// A failure already reported, with its exit code.
+struct Exit(i32);
+
+fn fail(message: impl std::fmt::Display) -> Exit {
+    eprintln!("error: {message}");
+    Exit(EXIT_FAILURE)
+}
+
+/// Reads and checks a DBML file; diagnostics that block an import are rendered and stop it.
+fn load_dbml(path: &Path) -> Result<Database, Exit> {
+    accept_dbml(path, crate::ir::load_project(path))
+}
+
+/// Two DBML files, read and checked side by side (one thread each).
+fn load_two(a: &Path, b: &Path) -> Result<(Database, Database), Exit> {
+    let (pa, pb) = std::thread::scope(|s| {
+        let hb = s.spawn(|| crate::ir::load_project(b));
+        let pa = crate::ir::load_project(a);
+        let pb = hb
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the reading thread failed")));
+        (pa, pb)
+    });
+    let da = accept_dbml(a, pa)?;
+    let db = accept_dbml(b, pb)?;
+    Ok((da, db))
+}
+
+fn accept_dbml(
+    path: &Path,
+    loaded: std::io::Result<crate::ir::Project>,
+) -> Result<Database, Exit> {
+    let project = match loaded {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", path.display());
+            return Err(Exit(EXIT_USAGE));
+        }
+    };
+    let blocking: Vec<_> = project
+        .diagnostics
+        .iter()
+        .filter(|d| source::blocking(d))
+        .cloned()
+        .collect();
+    if !blocking.is_empty() {
+        let mut err = std::io::stderr().lock();
+        let shown = &blocking[..blocking.len().min(50)];
+        let _ = crate::diag::render_human(&project.sources, shown, stderr_color(), &mut err);
+        let _ = writeln!(
+            err,
+            "error: {} has {} problem(s) that stop the import (PostgreSQL warnings count: the \
+             migration would fail or not mean what the DBML says); nothing was written",
+            path.display(),
+            blocking.len()
+        );
+        return Err(Exit(EXIT_FAILURE));
+    }
+    let warnings = project.diagnostics.len();
+    if warnings > 0 {
+        eprintln!(
+            "note: {} has {warnings} warning(s) that do not stop the import; `nself db schema check {}` shows them",
+            path.display(),
+            path.display()
+        );
+    }
+    let db = canonicalize(&project.schema);
+    // The process ends soon; freeing the tree node by node would only add time.
+    std::mem::forget(project);
+    Ok(db)
+}
+
+fn managed(config: &Config, flag: &[String], dbs: &[&Database]) -> Vec<String> {
+    let mut out = mcli::managed_schemas(config, flag);
+    if !out.iter().any(|s| s == "public") {
+        out.insert(0, "public".to_owned());
+    }
+    for db in dbs {
+        for s in &db.schemas {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The next version and the width its number is written with, from the file names alone.
+fn next_version(dir: &Path) -> Result<(u64, usize), String> {
+    let mut newest = 0u64;
+    let mut width = 3usize;
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries.flatten() {
+                let file = entry.file_name().to_string_lossy().into_owned();
+                let digits: String = file.chars().take_while(char::is_ascii_digit).collect();
+                if let Ok(v) = digits.parse::<u64>() {
+                    newest = newest.max(v);
+                    width = width.max(digits.len());
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+    }
+    Ok((newest + 1, width))
+}
+
+/// The default migration name, from the changes.
+fn default_name(planned: &[Planned]) -> String {
+    let all: Vec<&diff::Summary> = planned.iter().flat_map(|p| p.changes.iter()).collect();
+    let name = match all.as_slice() {
+        [one] => {
+            let verb = match (one.sign, one.kind) {
+                (Sign::Add, "Table") => "create",
+                (Sign::Add, _) => "add",
+                (Sign::Drop, _) => "drop",
+                (Sign::Alter, _) => "alter",
+            };
+            format!("{verb} {} {}", one.kind, one.object).replace("Table ", "")
+        }
+        _ if all.iter().all(|c| c.sign == Sign::Add && c.kind == "Table") && all.len() <= 3 => {
+            format!(
+                "create {}",
+                all.iter()
+                    .map(|c| c.object.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        }
+        _ => "update schema".to_owned(),
+    };
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
+        .collect();
+    let mut s = snake_case(&cleaned).unwrap_or_else(|| "update_schema".to_owned());
+    if s.len() > 60 {
+        s.truncate(60);
+        s = s.trim_end_matches('_').to_owned();
+    }
+    s
+}
+
+/// File names, ids and texts of the migrations, numbered from the folder's next version.
+fn files_for(
+    dir: &Path,
+    planned: &[Planned],
+    name: &str,
+    description: &str,
+) -> Result<Vec<(PathBuf, String, String)>, String> {
+    let (first, width) = next_version(dir)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let created = utc_timestamp(now);
+    let mut out = Vec::new();
+    for (i, m) in planned.iter().enumerate() {
+        let version = first + i as u64;
+        let stem = if m.part.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name}_{}", m.part)
+        };
+        let id = format!("{version:0width$}_{stem}");
+        let file = format!("{id}.sql");
+        let text = migration::render(&id, &created, description, m);
+        migration::verify(&file, &text, m).map_err(|e| format!("{file}: {e}"))?;
+        out.push((dir.join(&file), id, text));
+    }
+    Ok(out)
+}
+
+/// Writes the files (all or none).
+fn write_files(dir: &Path, files: &[(PathBuf, String, String)]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut written: Vec<&Path> = Vec::new();
+    for (path, _, text) in files {
+        let result = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()));
+        if let Err(e) = result {
+            for p in &written {
+                let _ = std::fs::remove_file(p);
+            }
+            let _ = std::fs::remove_file(path).ok().filter(|_| false);
+            return Err(format!(
+                "cannot write {}: {e}; nothing was written",
+                path.display()
+            ));
+        }
+        written.push(path);
+    }
+    Ok(())
+}
+
+fn shown(config: &Config, path: &Path) -> String {
+    path.strip_prefix(&config.project_dir)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn print_hazards(planned: &[Planned]) {
+    let hazards: Vec<String> = planned
+        .iter()
+        .flat_map(|p| p.changes.iter())
+        .flat_map(|c| c.hazards.iter().map(ToString::to_string))
+        .collect();
+    if !hazards.is_empty() {
+        println!("Hazards:");
+        for h in hazards {
+            println!("  {h}");
+        }
+    }
+    for p in planned {
+        for h in &p.hints {
+            println!(
+                "Looks like a rename: {} (import again with {} to rename instead of drop and add)",
+                h.what, h.flag
+            );
+        }
+    }
+}
+
+pub fn import(global: &Global, args: ImportArgs) -> i32 {
+    match run_import(global, args) {
+        Ok(code) => code,
+        Err(Exit(code)) => code,
+    }
+}
+
+fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
+    let config = context::load(global).map_err(Exit)?;
+    let (mut desired, from_db) = match &args.from {
+        Some(other) => {
+            let (d, c) = load_two(&args.file, other)?;
+            (d, Some(c))
+        }
+        None => (load_dbml(&args.file)?, None),
+    };
+    let shown_file = args.file.display().to_string();
+    if args.apply && config.environment != Environment::Local {
+        return Err(fail(format!(
+            "--apply runs only in the local environment (this is {}); write the migration \
+             without --apply, review it, commit it, and apply it with `nself db migrate up`",
+            config.environment
+        )));
+    }
+
+    let (current, against) = match (from_db, &args.from) {
+        (Some(current), Some(other)) => (current, other.display().to_string()),
+        _ => {
+            let files = crate::migrate::discover(&config.migrations_dir()).map_err(fail)?;
+            let mut session = mcli::open(&config).map_err(|_| Exit(EXIT_FAILURE))?;
+            let table = mcli::settings(&config, &mcli::TimeoutArgs::default()).table;
+            let schemas = managed(&config, &args.schemas, &[&desired]);
+            let mut tx = session
+                .client
+                .transaction()
+                .map_err(|e| fail(format!("{}: {e}", config.target.redacted())))?;
+            let (current, ran) = source::live_with_pending(&mut tx, &files, &table, &schemas)
+                .map_err(|e| fail(format!("{e} ({})", config.target.redacted())))?;
+            normalize::with_server(&mut tx, &mut desired, &current).map_err(fail)?;
+            drop(tx); // rolled back: the pending migrations were only tried
+            let mut against = format!("the {} database", config.environment);
+            if !ran.is_empty() {
+                against.push_str(&format!(
+                    " with {} pending migration{}",
+                    ran.len(),
+                    if ran.len() == 1 { "" } else { "s" }
+                ));
+            }
+            (current, against)
+        }
+    };
+
+    let renames = rename::resolve(&args.rename, &current, &desired).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit(EXIT_USAGE)
+    })?;
+    let planned = migration::build(&desired, &current, &renames);
+    if planned.is_empty() {
+        println!("No changes: {shown_file} matches {against}.");
+        return Ok(EXIT_OK);
+    }
+    if args.check {
+        println!("{shown_file} and {against} differ:");
+        for p in &planned {
+            for c in &p.changes {
+                println!("  {c}");
+            }
+        }
+        println!("Run `nself db schema import {shown_file}` to write the migration.");
+        return Ok(EXIT_FAILURE);
+    }
+
+    let name = match &args.name {
+        Some(raw) => snake_case(raw).ok_or_else(|| {
+            eprintln!(
+                "error: {raw:?} cannot be a migration name: use letters, digits, spaces, `-` or `_`"
+            );
+            Exit(EXIT_USAGE)
+        })?,
+        None => default_name(&planned),
+    };
+    let description = format!("nself db schema import {shown_file}");
+    let dir = config.migrations_dir();
+    let files = files_for(&dir, &planned, &name, &description).map_err(fail)?;
+
+    if args.dry_run {
+        for (i, (_, _, text)) in files.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            print!("{text}");
+        }
+        return Ok(EXIT_OK);
+    }
+    write_files(&dir, &files).map_err(fail)?;
+    for (path, _, _) in &files {
+        println!("Created {}", shown(&config, path));
+    }
+    print_hazards(&planned);
+    if args.apply {
+        let code = mcli::run(
+            global,
+            mcli::MigrateCommand::Up {
+                count: None,
+                allow_out_of_order: false,
+                confirm: mcli::ConfirmArgs::default(),
+                timeouts: mcli::TimeoutArgs::default(),
+                format: super::local::Format::Human,
+            },
+        );
+        return Ok(code);
+    }
+    println!("Review it, then apply it with `nself db migrate up`.");
+    Ok(EXIT_OK)
+}
+
+/// One side of `schema diff`.
+enum Side {
+    Dbml(PathBuf),
+    Database { config: Box<Config>, label: String },
+}
+
+fn side(global: &Global, spec: Option<&str>, default_dbml: bool) -> Result<Side, Exit> {
+    let request = context::request(global);
+    match spec {
+        None if default_dbml => Ok(Side::Dbml(request.project_dir.join("nself/schema.dbml"))),
+        None => {
+            let config = context::load(global).map_err(Exit)?;
+            let label = config.environment.to_string();
+            Ok(Side::Database {
+                config: Box::new(config),
+                label,
+            })
+        }
+        Some(s) if s.contains("://") => {
+            let req = config::Request {
+                database_url_flag: Some(s.to_owned()),
+                ..request
+            };
+            let config = config::resolve(&req).map_err(|e| Exit(context::fail_config(&e)))?;
+            let label = config.target.redacted();
+            Ok(Side::Database {
+                config: Box::new(config),
+                label,
+            })
+        }
+        Some(s) if Environment::parse(s).is_some() && !Path::new(s).is_file() => {
+            let config =
+                config::resolve_for(&request, s).map_err(|e| Exit(context::fail_config(&e)))?;
+            let label = config.environment.to_string();
+            Ok(Side::Database {
+                config: Box::new(config),
+                label,
+            })
+        }
+        Some(s) => {
+            let path = PathBuf::from(s);
+            if !path.is_file() {
+                eprintln!(
+                    "error: {s} is neither an environment (local, staging, production), a \
+                     postgres:// URL nor a DBML file"
+                );
+                return Err(Exit(EXIT_USAGE));
+            }
+            Ok(Side::Dbml(path))
+        }
+    }
+}
+
+fn side_label(s: &Side) -> String {
+    match s {
+        Side::Dbml(p) => p.display().to_string(),
+        Side::Database { label, .. } => label.clone(),
+    }
+}
+
+pub fn diff(global: &Global, args: DiffArgs) -> i32 {
+    match run_diff(global, args) {
+        Ok(code) => code,
+        Err(Exit(code)) => code,
+    }
+}
+
+fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
+    let target = side(global, args.target.as_deref(), true)?;
+    let from = side(global, args.from.as_deref(), false)?;
+    let (to_label, from_label) = (side_label(&target), side_label(&from));
+
+    // DBML sides first (they decide the managed schemas), then the databases.
+    let mut from_db = match &from {
+        Side::Dbml(p) => Some(load_dbml(p)?),
+        Side::Database { .. } => None,
+    };
+    let mut target_db = match &target {
+        Side::Dbml(p) => Some(load_dbml(p)?),
+        Side::Database { .. } => None,
+    };
+    let named: Vec<&Database> = from_db.iter().chain(target_db.iter()).collect();
+    let base = context::load(global).map_err(Exit)?;
+    let schemas = managed(&base, &args.schemas, &named);
+    let mut clients = Vec::new();
+    for (s, slot) in [(&from, &mut from_db), (&target, &mut target_db)] {
+        if let Side::Database { config, .. } = s {
+            let mut session = mcli::open(config).map_err(|_| Exit(EXIT_FAILURE))?;
+            let options = crate::catalog::Options {
+                schemas: schemas.clone(),
+                tracking_table: mcli::settings(config, &mcli::TimeoutArgs::default())
+                    .table
+                    .name,
+            };
+            let db = crate::catalog::introspect(&mut session.client, &options)
+                .map_err(|e| fail(format!("{e} ({})", config.target.redacted())))?;
+            *slot = Some(db);
+            clients.push(session);
+        }
+    }
+    let (Some(mut desired), Some(mut current)) = (from_db, target_db) else {
+        return Err(fail("internal: a side of the diff was not read"));
+    };
+    // A DBML side against a database: the server prints the DBML side's expressions.
+    if let Some(session) = clients.first_mut() {
+        match (&from, &target) {
+            (Side::Dbml(_), Side::Database { .. }) => {
+                normalize::with_server(&mut session.client, &mut desired, &current)
+                    .map_err(fail)?;
+            }
+            (Side::Database { .. }, Side::Dbml(_)) => {
+                normalize::with_server(&mut session.client, &mut current, &desired)
+                    .map_err(fail)?;
+            }
+            _ => {}
+        }
+    }
+    let renames = rename::resolve(&args.rename, &current, &desired).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit(EXIT_USAGE)
+    })?;
+    let (changes, hints) = migration::changes(&desired, &current, &renames);
+    let planned = migration::build(&desired, &current, &renames);
+    let differ = !changes.is_empty();
+
+    let mut out = std::io::stdout().lock();
+    let io = |e: std::io::Error| fail(format!("writing to standard output: {e}"));
+    match args.format {
+        DiffFormat::Text => {
+            let color = use_color(std::io::stdout().is_terminal());
+            writeln!(
+                out,
+                "{}",
+                context::heading(&format!("Schema Differences ({from_label} vs {to_label})"))
+            )
+            .map_err(io)?;
+            if !differ {
+                writeln!(out, "No differences.").map_err(io)?;
+            }
+            for c in &changes {
+                let s = c.summary();
+                let suffix = match (s.sign, &s.detail) {
+                    (_, Some(d)) => format!(" ({d})"),
+                    (Sign::Add, None) => format!(" (missing in {to_label})"),
+                    (Sign::Drop, None) => format!(" (missing in {from_label})"),
+                    (Sign::Alter, None) => String::new(),
+                };
+                let line = format!("{} {}: {}{suffix}", s.sign.as_str(), s.kind, s.object);
+                let line = if color {
+                    let code = match s.sign {
+                        Sign::Add => "32",
+                        Sign::Drop => "31",
+                        Sign::Alter => "33",
+                    };
+                    format!("\x1b[{code}m{line}\x1b[0m")
+                } else {
+                    line
+                };
+                writeln!(out, "{line}").map_err(io)?;
+                for h in &s.hazards {
+                    writeln!(out, "    {h}").map_err(io)?;
+                }
+            }
+            for h in &hints {
+                writeln!(out, "Looks like a rename: {} ({} says so)", h.what, h.flag)
+                    .map_err(io)?;
+            }
+        }
+        DiffFormat::Json => {
+            let doc = serde_json::json!({
+                "from": from_label,
+                "to": to_label,
+                "differ": differ,
+                "changes": changes.iter().map(|c| c.summary()).collect::<Vec<_>>(),
+                "rename_hints": hints,
+            });
+            writeln!(out, "{doc:#}").map_err(io)?;
+        }
+        DiffFormat::Sql => {
+            for p in &planned {
+                for st in &p.up {
+                    writeln!(out, "{st}").map_err(io)?;
+                }
+            }
+        }
+    }
+    drop(out);
+    if args.generate_migration && differ {
+        let name = match &args.name {
+            Some(raw) => snake_case(raw).ok_or_else(|| {
+                eprintln!("error: {raw:?} cannot be a migration name");
+                Exit(EXIT_USAGE)
+            })?,
+            None => default_name(&planned),
+        };
+        let dir = base.migrations_dir();
+        let description = format!("nself db schema diff: {to_label} to {from_label}");
+        let files = files_for(&dir, &planned, &name, &description).map_err(fail)?;
+        write_files(&dir, &files).map_err(fail)?;
+        for (path, _, _) in &files {
+            eprintln!("Created {}", shown(&base, path));
+        }
+    }
+    Ok(if args.exit_code && differ {
+        EXIT_FAILURE
+    } else {
+        EXIT_OK
+    })
+}

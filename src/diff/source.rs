@@ -1,0 +1,145 @@
+//! The two sides of a diff: a DBML project, or a live database as its migrations leave it.
+
+use super::plan;
+use crate::catalog::{self, Options};
+use crate::diag::Diagnostic;
+use crate::ir::canonical::Database;
+use crate::ir::model::QualifiedName;
+use crate::migrate::file::Migration;
+use crate::migrate::runner::{self};
+use crate::migrate::tracking::{TableName, Tracking};
+use crate::migrate::Status;
+use std::fmt;
+
+/// Whether a diagnostic stops an import: every error, and the PostgreSQL warnings that mean
+/// the migration would fail (an unknown type, `increment` on a non-integer, two primary keys,
+/// a foreign key between incomparable types, a default that does not fit, a bad type
+/// modifier) or would never converge (a name over 63 bytes, which the server truncates).
+/// `set null` on a NOT NULL column and a cycle of NOT NULL foreign keys are accepted by the
+/// server (they fail only when rows are deleted or inserted), so they stay warnings.
+pub fn blocking(d: &Diagnostic) -> bool {
+    use crate::ir::codes::*;
+    d.is_error()
+        || [
+            PG_UNKNOWN_TYPE,
+            PG_INCREMENT_TYPE,
+            PG_TWO_PRIMARY_KEYS,
+            PG_NAME_TOO_LONG,
+            PG_REF_TYPE_MISMATCH,
+            PG_DEFAULT_TYPE,
+            PG_BAD_MODIFIER,
+        ]
+        .contains(&d.code)
+}
+
+/// Why the live side could not be read.
+#[derive(Debug)]
+pub enum LiveError {
+    Catalog(catalog::CatalogError),
+    Database(String),
+    /// A pending migration failed (or cannot run in a transaction).
+    Pending(String),
+}
+
+impl fmt::Display for LiveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LiveError::Catalog(e) => e.fmt(f),
+            LiveError::Database(m) | LiveError::Pending(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Enum types (not created in this transaction) that got values in it.
+const ADDED_VALUES: &str = "SELECT DISTINCT n.nspname::text, t.typname::text
+FROM pg_catalog.pg_enum e
+JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = ANY($1::text[])
+  AND e.xmin::text::bigint = txid_current() % 4294967296
+  AND t.xmin::text::bigint <> txid_current() % 4294967296";
+
+/// A value added with `ALTER TYPE … ADD VALUE` cannot be used in the transaction that added
+/// it, and a provisional run of pending migrations is one transaction: the next migration
+/// (split off for exactly this reason) would fail. So after each migration, the types that
+/// got values are recreated in the transaction with the same values (see
+/// `plan::recreate_enums`); the catalog then reads the same, and the values are usable.
+pub fn recreate_new_values(
+    tx: &mut postgres::Transaction<'_>,
+    schemas: &[String],
+) -> Result<(), String> {
+    let rows = tx
+        .query(ADDED_VALUES, &[&schemas])
+        .map_err(|e| e.to_string())?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<QualifiedName> = rows
+        .iter()
+        .map(|r| QualifiedName::new(r.get::<_, String>(0), r.get::<_, String>(1)))
+        .collect();
+    let options = Options {
+        schemas: schemas.to_vec(),
+        tracking_table: String::new(),
+    };
+    let db = catalog::introspect(tx, &options).map_err(|e| e.to_string())?;
+    for sql in plan::recreate_enums(&db, &names) {
+        tx.batch_execute(&sql).map_err(|e| format!("{sql}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The managed schemas of `db` read inside `tx`, after running the UP section of every
+/// pending migration in `files` there. The caller rolls `tx` back, so nothing is applied; the
+/// point is that importing twice before migrating does not produce the same migration twice.
+/// Returns the schema and the ids of the pending migrations that were run.
+pub fn live_with_pending(
+    tx: &mut postgres::Transaction<'_>,
+    files: &[Migration],
+    table: &TableName,
+    schemas: &[String],
+) -> Result<(Database, Vec<String>), LiveError> {
+    let rows = match Tracking::inspect(tx, table) {
+        Ok(Some(t)) => t.rows(tx).map_err(|e| LiveError::Database(e.to_string()))?,
+        Ok(None) => Vec::new(),
+        Err(e) => return Err(LiveError::Database(e.to_string())),
+    };
+    let mut ran = Vec::new();
+    for entry in runner::plan(files, &rows) {
+        let Some(file) = entry.file else { continue };
+        if entry.status != Status::Pending {
+            continue;
+        }
+        if file.no_transaction {
+            return Err(LiveError::Pending(format!(
+                "pending migration {} runs outside a transaction, so the import cannot apply it \
+                 provisionally; apply it first with `nself db migrate up`",
+                file.file_name
+            )));
+        }
+        runner::run_steps(tx, &file.file_name, &file.text, &file.up.steps).map_err(|e| {
+            LiveError::Pending(format!(
+                "pending migration {} fails, so the import cannot tell what it would change: {e}; \
+                 fix it, or remove it, and import again",
+                file.file_name
+            ))
+        })?;
+        ran.push(file.id());
+        recreate_new_values(tx, schemas).map_err(|e| {
+            LiveError::Database(format!(
+                "after pending migration {}: making its new enum values usable: {e}",
+                file.file_name
+            ))
+        })?;
+    }
+    let options = Options {
+        schemas: schemas.to_vec(),
+        tracking_table: if table.schema == "public" {
+            table.name.clone()
+        } else {
+            catalog::DEFAULT_TRACKING_TABLE.to_owned()
+        },
+    };
+    let db = catalog::introspect(tx, &options).map_err(LiveError::Catalog)?;
+    Ok((db, ran))
+}
