@@ -7,8 +7,8 @@
 //! checks are skipped with a loud message on stderr (everything else still runs).
 
 use super::oracle::{
-    assert_same, compile, generated_dbml, introspect, oracle_sql, pg_dump, pretty_diff,
-    schemas_of, shared, text_diff,
+    assert_same, compile, generated_dbml, introspect, oracle_sql, pg_dump, pretty_diff, schemas_of,
+    shared, text_diff,
 };
 use super::support::{Project, NSELF};
 use nself::catalog::{self, Options};

@@ -50,8 +50,54 @@ pub fn peer_dir() -> Option<&'static PathBuf> {
 }
 
 /// The reference's PostgreSQL DDL for a DBML file, or None when the oracle is unavailable.
+///
+/// Starting node costs most of a second, so successful answers are kept in
+/// `target/dbml-oracle-cache`, keyed by the SHA-256 of the oracle script, the installed
+/// `@dbml/core`'s package.json and the file (files with imports are not cached).
 pub fn oracle_sql(file: &Path) -> Option<Result<String, String>> {
     let peer = peer_dir()?;
+    let cached = cache_path(peer, file);
+    if let Some(sql) = cached
+        .as_ref()
+        .and_then(|c| std::fs::read_to_string(c).ok())
+    {
+        return Some(Ok(sql));
+    }
+    let answer = run_oracle(peer, file)?;
+    if let (Some(path), Ok(sql)) = (&cached, &answer) {
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::create_dir_all(path.parent().unwrap()).is_ok()
+            && std::fs::write(&tmp, sql).is_ok()
+        {
+            let _ = std::fs::rename(&tmp, path);
+        }
+    }
+    Some(answer)
+}
+
+fn cache_path(peer: &Path, file: &Path) -> Option<PathBuf> {
+    use sha2::{Digest, Sha256};
+    let text = std::fs::read(file).ok()?;
+    let imports = String::from_utf8_lossy(&text).lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("use ") || l.starts_with("reuse ")
+    });
+    if imports {
+        return None;
+    }
+    let mut h = Sha256::new();
+    h.update(std::fs::read(shared().join("tools/dbml-oracle.js")).ok()?);
+    h.update(std::fs::read(peer.join("node_modules/@dbml/core/package.json")).ok()?);
+    h.update(&text);
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Some(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target/dbml-oracle-cache")
+            .join(format!("{hex}.sql")),
+    )
+}
+
+fn run_oracle(peer: &Path, file: &Path) -> Option<Result<String, String>> {
     let out = Command::new("node")
         .arg(shared().join("tools/dbml-oracle.js"))
         .arg(file)
