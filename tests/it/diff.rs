@@ -30,7 +30,8 @@
 use super::oracle::{compile, generated_dbml, introspect, oracle_sql, pg_dump, text_diff};
 use super::support::{Project, Run};
 use nself::ir::canonical::{
-    canonicalize, Column, Database, Expr, ForeignKey, Generated, Index, IndexKey, Key, Table,
+    canonicalize, CheckConstraint, Column, Database, Expr, ForeignKey, Generated, Index, IndexKey,
+    Key, Table,
 };
 use nself::ir::model::{QualifiedName, RefAction};
 use nself::ir::pgtypes::{self, PgType};
@@ -1050,9 +1051,15 @@ fn literal_default(ty: &PgType, rng: &mut Rng) -> Option<Expr> {
 fn mutate(db: &mut Database, rng: &mut Rng, count: usize) -> Vec<String> {
     let mut log = Vec::new();
     let mut k = 0;
+    // The rows hold each enum's first value; swaps may move it to the end.
+    let firsts: Vec<(QualifiedName, String)> = db
+        .enums
+        .iter()
+        .filter_map(|e| Some((e.name.clone(), e.values.first()?.clone())))
+        .collect();
     while log.len() < count && k < count * 20 {
         k += 1;
-        match rng.below(14) {
+        match rng.below(18) {
             0 => {
                 // DOWN adds a dropped column back, which a NOT NULL column without a default
                 // cannot be on a table with rows.
@@ -1082,7 +1089,7 @@ fn mutate(db: &mut Database, rng: &mut Rng, count: usize) -> Vec<String> {
                 };
                 let t = &mut db.tables[ti];
                 let col = Column {
-                    name: format!("added_{k}"),
+                    name: odd_or(rng, format!("added_{k}"), k),
                     nullable: default.is_none() || rng.chance(50),
                     ty,
                     default,
@@ -1149,7 +1156,7 @@ fn mutate(db: &mut Database, rng: &mut Rng, count: usize) -> Vec<String> {
                 let hash = rng.chance(30);
                 let t = &mut db.tables[ti];
                 let index = Index {
-                    name: format!("mut_ix_{k}"),
+                    name: odd_or(rng, format!("mut_ix_{k}"), k),
                     unique: false,
                     method: (if hash { "hash" } else { "btree" }).to_owned(),
                     keys: vec![IndexKey::Column(t.columns[ci].name.clone())],
@@ -1196,6 +1203,7 @@ fn mutate(db: &mut Database, rng: &mut Rng, count: usize) -> Vec<String> {
                         let e = &db.enums[i];
                         let last = ql(e.values.last().unwrap());
                         e.values.len() >= 2
+                            && !firsts.iter().any(|(n, v)| *n == e.name && ql(v) == last)
                             && !db.tables.iter().any(|t| {
                                 t.columns.iter().any(|c| {
                                     c.default
@@ -1247,7 +1255,7 @@ fn mutate(db: &mut Database, rng: &mut Rng, count: usize) -> Vec<String> {
                 let parent = &db.tables[pi];
                 let pk = parent.primary_key.as_ref().unwrap().columns[0].clone();
                 let ty = parent.column(&pk).unwrap().ty.clone();
-                let name = format!("mut_table_{k}");
+                let name = odd_or(rng, format!("mut_table_{k}"), k);
                 let on_delete = *rng
                     .pick(&[RefAction::NoAction, RefAction::Cascade, RefAction::SetNull])
                     .unwrap();
@@ -1315,6 +1323,61 @@ fn mutate(db: &mut Database, rng: &mut Rng, count: usize) -> Vec<String> {
                 };
                 log.push(format!("{}.{} comment", name, col.name));
             }
+            14 => {
+                let Some(e) = rng.pick(&(0..db.enums.len()).collect::<Vec<_>>()).copied() else {
+                    continue;
+                };
+                let e = &mut db.enums[e];
+                let at = 1 + rng.below(e.values.len());
+                e.values.insert(at.min(e.values.len()), format!("mut_m{k}"));
+                log.push(format!("insert value at {at} into {}", e.name));
+            }
+            15 => {
+                let Some(e) = rng.pick(&(0..db.enums.len()).collect::<Vec<_>>()).copied() else {
+                    continue;
+                };
+                let e = &mut db.enums[e];
+                let (i, j) = (rng.below(e.values.len()), rng.below(e.values.len()));
+                if i == j {
+                    continue;
+                }
+                e.values.swap(i, j);
+                log.push(format!("swap values {i} and {j} of {}", e.name));
+            }
+            16 => {
+                let Some((ti, ci)) = pick_column(db, rng, |_, c| {
+                    c.generated.is_none()
+                        && c.ty.array_dims == 0
+                        && matches!(c.ty.name.as_str(), "smallint" | "integer" | "bigint")
+                }) else {
+                    continue;
+                };
+                let t = &mut db.tables[ti];
+                let check = CheckConstraint {
+                    name: odd_or(rng, format!("mut_chk_{k}"), k),
+                    expression: Expr(format!("{} >= 0", qi(&t.columns[ci].name))),
+                };
+                log.push(format!("add check {} on {}", check.name, t.name));
+                t.checks.push(check);
+            }
+            17 => {
+                let with: Vec<usize> = (0..db.tables.len())
+                    .filter(|&i| !db.tables[i].foreign_keys.is_empty())
+                    .collect();
+                let Some(&ti) = rng.pick(&with) else { continue };
+                let t = &mut db.tables[ti];
+                let i = rng.below(t.foreign_keys.len());
+                let actions = [
+                    RefAction::NoAction,
+                    RefAction::Cascade,
+                    RefAction::Restrict,
+                    RefAction::SetNull,
+                ];
+                let fk = &mut t.foreign_keys[i];
+                fk.on_delete = *rng.pick(&actions).unwrap();
+                fk.on_update = *rng.pick(&actions).unwrap();
+                log.push(format!("actions of {} on {}", fk.name, t.name));
+            }
             _ => {
                 let Some(ti) = rng.pick(&(0..db.tables.len()).collect::<Vec<_>>()).copied() else {
                     continue;
@@ -1330,6 +1393,27 @@ fn mutate(db: &mut Database, rng: &mut Rng, count: usize) -> Vec<String> {
     }
     db.normalize();
     log
+}
+
+/// Names that need quoting but that the reference still writes correctly (it does not escape
+/// quote characters): spaces, capitals, keywords, semicolons, non-ASCII.
+const ODD_NAMES: [&str; 7] = [
+    "Select",
+    "with space",
+    "Ünï; code",
+    "order",
+    "CamelCase",
+    "x;y",
+    "名前",
+];
+
+/// `plain`, or three times in ten an odd name made unique with `k`.
+fn odd_or(rng: &mut Rng, plain: String, k: usize) -> String {
+    if rng.chance(30) {
+        format!("{} {k}", rng.pick(&ODD_NAMES).unwrap())
+    } else {
+        plain
+    }
 }
 
 /// A generated schema and a mutation of it.
@@ -1397,4 +1481,99 @@ fn generated_pairs_converge() {
         cases.retain(|c| c.name.contains(&only));
     }
     report("generated pairs", parallel(&cases, converge));
+}
+
+/// Imports on top of earlier ones: from an empty database to a generated schema and two
+/// mutations of it, one import each (the middle one written without `--apply`, so `--check`
+/// and the next import must count it as pending), then `migrate down` one import at a time
+/// back to nothing, the catalog judged against the reference at every step.
+#[test]
+fn successive_imports_stack_and_unwind() {
+    let first = generated_dbml(20, 21);
+    let mut db = canonicalize(&compile("gen.dbml", &first).schema);
+    let mut rng = Rng::new(21);
+    let mut steps = vec![first];
+    for _ in 0..2 {
+        let log = mutate(&mut db, &mut rng, 5);
+        eprintln!("step {}: {}", steps.len(), log.join("; "));
+        steps.push(nself::emit::dbml::to_dbml(&db));
+    }
+    let case = |text: &String| Case {
+        name: "stack".into(),
+        a: String::new(),
+        b: text.clone(),
+        a_sql: None,
+        b_sql: None,
+        seed: Seed::None,
+        args: Vec::new(),
+    };
+    let mut schemas: Vec<String> = steps
+        .iter()
+        .flat_map(|s| managed_schemas(&case(s)))
+        .collect();
+    schemas.sort();
+    schemas.dedup();
+    let mut references = Vec::new();
+    for text in &steps {
+        let Some(sql) = reference_sql(text, None) else {
+            return;
+        };
+        let reference = build(&sql.unwrap(), "a step").unwrap();
+        references.push(State::read(&reference, &schemas));
+    }
+
+    let live = fresh_database();
+    let empty = State::read(&live, &schemas);
+    let p = Project::new();
+    std::fs::create_dir_all(p.path().join("nself/migrations")).unwrap();
+    let mut written = Vec::new();
+    for (i, (text, reference)) in steps.iter().zip(&references).enumerate() {
+        p.write("schema.dbml", text);
+        let name = format!("step_{i}");
+        let before = migrations(&p).len();
+        let import = ["db", "schema", "import", "schema.dbml", "--name", &name];
+        if i == 1 {
+            let r = nself(&p, &live, &import);
+            assert_eq!(r.code, 0, "{}", shown(&r));
+            let check = nself(
+                &p,
+                &live,
+                &["db", "schema", "import", "schema.dbml", "--check"],
+            );
+            assert_eq!(check.code, 0, "pending migrations count: {}", shown(&check));
+            let dry = nself(
+                &p,
+                &live,
+                &["db", "schema", "import", "schema.dbml", "--dry-run"],
+            );
+            assert!(dry.stdout.starts_with("No changes"), "{}", shown(&dry));
+            nself(&p, &live, &["db", "migrate", "up"]).ok();
+        } else {
+            let r = nself(&p, &live, &[&import[..], &["--apply"]].concat());
+            assert_eq!(r.code, 0, "{}", shown(&r));
+        }
+        let added = migrations(&p).len() - before;
+        assert!((1..=2).contains(&added), "step {i} wrote {added} files");
+        written.push(added);
+        let names: Vec<String> = migrations(&p).into_iter().collect();
+        assert!(
+            names.iter().rev().take(added).all(|n| n.contains(&name)),
+            "step {i}: {names:?}"
+        );
+        if let Some(d) = State::read(&live, &schemas).differences(reference) {
+            panic!("after step {i} the catalog is not the reference's:\n{d}");
+        }
+    }
+    for i in (0..steps.len()).rev() {
+        nself(
+            &p,
+            &live,
+            &["db", "migrate", "down", &written[i].to_string()],
+        )
+        .ok();
+        let want = if i == 0 { &empty } else { &references[i - 1] };
+        if let Some(d) = State::read(&live, &schemas).differences(want) {
+            panic!("after undoing step {i} the catalog is not the previous step's:\n{d}");
+        }
+    }
 }
