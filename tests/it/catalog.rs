@@ -3,106 +3,19 @@
 //! independent generator (the reference, `@dbml/core`) and `pg_dump`, every column type, odd
 //! identifiers, and the one-line errors.
 //!
-//! The reference runs through `../shared/tools/dbml-oracle.js`. It needs `@dbml/core@10.2.0`
-//! in `DBML_PEER_DIR`; when that is unset the tests install it once into
-//! `target/dbml-peer` with npm. Without node or npm the oracle checks are skipped with a
-//! loud message on stderr (everything else still runs).
+//! The reference and `pg_dump` are run by `super::oracle`; without node or npm the oracle
+//! checks are skipped with a loud message on stderr (everything else still runs).
 
+use super::oracle::{
+    assert_same, compile, generated_dbml, introspect, oracle_sql, pg_dump, pretty_diff, schemas_of,
+    shared, text_diff,
+};
 use super::support::{Project, NSELF};
 use nself::catalog::{self, Options};
 use nself::ir::canonical::{canonicalize, Database};
 use nself::local::testing::{fresh_database, TestDatabase};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
-
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
-}
-
-/// Where `@dbml/core` is installed, or None (with a message) when it cannot be.
-fn peer_dir() -> Option<&'static PathBuf> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if let Some(d) = std::env::var_os("DBML_PEER_DIR") {
-            return Some(PathBuf::from(d));
-        }
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dbml-peer");
-        if dir.join("node_modules/@dbml/core/package.json").is_file() {
-            return Some(dir);
-        }
-        std::fs::create_dir_all(&dir).ok()?;
-        let ok = Command::new("npm")
-            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .arg("@dbml/core@10.2.0")
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            Some(dir)
-        } else {
-            eprintln!(
-                "\n*** SKIPPING reference (oracle) checks: npm could not install @dbml/core@10.2.0; \
-                 set DBML_PEER_DIR to a folder where it is installed ***\n"
-            );
-            None
-        }
-    })
-    .as_ref()
-}
-
-/// The reference's PostgreSQL DDL for a DBML file, or None when the oracle is unavailable.
-fn oracle_sql(file: &Path) -> Option<Result<String, String>> {
-    let peer = peer_dir()?;
-    let out = Command::new("node")
-        .arg(shared().join("tools/dbml-oracle.js"))
-        .arg(file)
-        .arg("--sql")
-        .env("DBML_PEER_DIR", peer)
-        .output();
-    match out {
-        Ok(o) if o.status.success() => Some(Ok(String::from_utf8_lossy(&o.stdout).into_owned())),
-        Ok(o) => Some(Err(String::from_utf8_lossy(&o.stderr).into_owned())),
-        Err(e) => {
-            eprintln!("\n*** SKIPPING reference (oracle) checks: cannot run node: {e} ***\n");
-            None
-        }
-    }
-}
-
-/// `public` and every schema a DBML project names.
-fn schemas_of(schema: &nself::ir::Schema) -> Vec<String> {
-    let mut schemas: Vec<String> = schema
-        .tables
-        .iter()
-        .map(|t| t.name.schema.clone())
-        .chain(schema.enums.iter().map(|e| e.name.schema.clone()))
-        .collect();
-    schemas.push("public".into());
-    schemas.sort();
-    schemas.dedup();
-    schemas
-}
-
-fn introspect(db: &TestDatabase, schemas: &[&str]) -> Database {
-    let options = Options {
-        schemas: schemas.iter().map(|s| (*s).to_owned()).collect(),
-        ..Options::default()
-    };
-    catalog::introspect(&mut db.client(), &options).unwrap()
-}
-
-fn compile(name: &str, text: &str) -> nself::ir::Project {
-    let p = nself::ir::compile_str(name, text);
-    let errors: Vec<String> = p
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| format!("{d:?}"))
-        .collect();
-    assert!(errors.is_empty(), "{name} has errors: {errors:#?}");
-    p
-}
 
 fn export(db: &TestDatabase, args: &[&str]) -> String {
     let p = Project::new();
@@ -126,50 +39,6 @@ fn check_cli(text: &str) {
         "schema check rejected the export:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// `pg_dump --schema-only` of a database, without the lines that name the database.
-fn pg_dump(db: &TestDatabase) -> Option<String> {
-    let p = &db.params;
-    let mut cmd = Command::new("pg_dump");
-    cmd.args(["--schema-only", "--no-owner", "--no-privileges"])
-        .args(["-h", &p.host, "-p", &p.port.to_string(), "-U", &p.user])
-        .arg(&db.name);
-    if let Some(pw) = p.password() {
-        cmd.env("PGPASSWORD", pw);
-    }
-    match cmd.output() {
-        Ok(o) if o.status.success() => Some(
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|l| !l.starts_with("-- Dumped") && !l.starts_with("\\restrict"))
-                .filter(|l| !l.starts_with("\\unrestrict"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        ),
-        Ok(o) => panic!("pg_dump failed: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(e) => {
-            eprintln!("\n*** SKIPPING pg_dump comparison: cannot run pg_dump: {e} ***\n");
-            None
-        }
-    }
-}
-
-fn pretty_diff(a: &Database, b: &Database) -> String {
-    let a = serde_json::to_string_pretty(a).unwrap();
-    let b = serde_json::to_string_pretty(b).unwrap();
-    similar::TextDiff::from_lines(&a, &b)
-        .unified_diff()
-        .context_radius(3)
-        .to_string()
-}
-
-fn assert_same(left: &Database, right: &Database, what: &str) {
-    if left != right {
-        let diff = pretty_diff(left, right);
-        let short: String = diff.lines().take(120).collect::<Vec<_>>().join("\n");
-        panic!("{what}:\n{short}");
-    }
 }
 
 /// Expressions (defaults, CHECKs, index keys) are compared as text (see `ir::canonical`), and
@@ -223,19 +92,14 @@ fn align_expressions(canon: &mut Database, live: &Database) -> Vec<String> {
 
 #[test]
 fn generated_schema_round_trips_through_export() {
-    let gen = Command::new("python3")
-        .arg(shared().join("tools/gen-dbml.py"))
-        .args(["--tables", "300", "--seed", "7", "--pg-safe"])
-        .output()
-        .unwrap();
-    assert!(gen.status.success());
+    let gen = generated_dbml(300, 7);
     let p = Project::new();
-    p.write("gen.dbml", &String::from_utf8_lossy(&gen.stdout));
+    p.write("gen.dbml", &gen);
     let Some(sql) = oracle_sql(&p.path().join("gen.dbml")) else {
         return;
     };
     let sql = sql.unwrap();
-    let lowered = compile("gen.dbml", &String::from_utf8_lossy(&gen.stdout));
+    let lowered = compile("gen.dbml", &gen);
     let schemas = schemas_of(&lowered.schema);
     let schema_refs: Vec<&str> = schemas.iter().map(String::as_str).collect();
     let schema_arg = schemas.join(",");
@@ -276,16 +140,11 @@ fn generated_schema_round_trips_through_export() {
     let b = fresh_database();
     b.client().batch_execute(&rebuilt_sql).unwrap();
     if let (Some(da), Some(db)) = (pg_dump(&a), pg_dump(&b)) {
-        if da != db {
-            let diff = similar::TextDiff::from_lines(&da, &db)
-                .unified_diff()
-                .context_radius(2)
-                .to_string();
-            panic!(
-                "pg_dump differs after the rebuild:\n{}",
-                diff.lines().take(80).collect::<Vec<_>>().join("\n")
-            );
-        }
+        assert!(
+            da == db,
+            "pg_dump differs after the rebuild:\n{}",
+            text_diff(&da, &db, 80)
+        );
     }
 }
 
@@ -565,12 +424,7 @@ fn export_errors_are_one_line_with_the_target() {
 #[test]
 #[ignore]
 fn introspects_5000_tables_in_under_a_second() {
-    let gen = Command::new("python3")
-        .arg(shared().join("tools/gen-dbml.py"))
-        .args(["--tables", "5000", "--seed", "7", "--pg-safe"])
-        .output()
-        .unwrap();
-    let project = compile("gen5000.dbml", &String::from_utf8_lossy(&gen.stdout));
+    let project = compile("gen5000.dbml", &generated_dbml(5000, 7));
     let expected = canonicalize(&project.schema);
     let db = fresh_database();
     // In chunks: one multi-statement batch is one transaction, and 5,000 tables need more

@@ -1,0 +1,14 @@
+-- Migration: 001_comment_remove
+-- Description: nself db schema import b.dbml
+--
+-- Changes:
+--   - Comment: column notes.body
+--   - Comment: table notes
+
+-- UP
+COMMENT ON COLUMN public.notes.body IS NULL;
+COMMENT ON TABLE public.notes IS NULL;
+
+-- DOWN
+COMMENT ON COLUMN public.notes.body IS 'the body; it''s long';
+COMMENT ON TABLE public.notes IS 'Notes the users write';

@@ -1,0 +1,1 @@
+INSERT INTO moods VALUES (1, 'happy'), (2, NULL);

@@ -1,0 +1,20 @@
+-- Migration: 001_index_drop
+-- Description: nself db schema import b.dbml
+--
+-- Changes:
+--   - Index: contacts_code_idx
+--   - Index: contacts_email_idx
+--   - Index: contacts_email_lower
+--   - Index: contacts_last_first_idx
+
+-- UP
+DROP INDEX public.contacts_code_idx;
+DROP INDEX public.contacts_email_idx;
+DROP INDEX public.contacts_email_lower;
+DROP INDEX public.contacts_last_first_idx;
+
+-- DOWN
+CREATE INDEX contacts_code_idx ON public.contacts USING hash (code);
+CREATE UNIQUE INDEX contacts_email_idx ON public.contacts USING btree (email);
+CREATE INDEX contacts_email_lower ON public.contacts USING btree ((lower(email)));
+CREATE INDEX contacts_last_first_idx ON public.contacts USING btree (last, first);

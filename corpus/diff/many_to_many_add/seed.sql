@@ -1,0 +1,2 @@
+INSERT INTO students VALUES (1);
+INSERT INTO courses VALUES (1);

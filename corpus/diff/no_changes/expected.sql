@@ -1,0 +1,1 @@
+No changes: b.dbml matches a.dbml.

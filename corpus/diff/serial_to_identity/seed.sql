@@ -1,0 +1,1 @@
+INSERT INTO counters (label) VALUES ('a'), ('b');

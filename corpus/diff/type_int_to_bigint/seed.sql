@@ -1,0 +1,1 @@
+INSERT INTO counters VALUES (1, 2147483647, 3), (2, NULL, -32768);

@@ -1,0 +1,1 @@
+INSERT INTO accounts VALUES (1, 'a@x', 'a'), (2, NULL, 'b');

@@ -1,0 +1,225 @@
+//! The independent references the database tests judge our code by: the reference DBML
+//! implementation (`@dbml/core` through `../shared/tools/dbml-oracle.js`), `pg_dump`, and the
+//! small helpers around `catalog::introspect` that catalog and diff tests share.
+//!
+//! The oracle needs `@dbml/core@10.2.0` in `DBML_PEER_DIR`; when that is unset it is installed
+//! once into `target/dbml-peer` with npm. Without node or npm the oracle checks are skipped
+//! with a loud message on stderr (everything else still runs).
+
+use nself::catalog::{self, Options};
+use nself::ir::canonical::Database;
+use nself::local::testing::TestDatabase;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The shared folder beside the repository (tools and reference corpora).
+pub fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+}
+
+/// Where `@dbml/core` is installed, or None (with a message) when it cannot be.
+pub fn peer_dir() -> Option<&'static PathBuf> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(d) = std::env::var_os("DBML_PEER_DIR") {
+            return Some(PathBuf::from(d));
+        }
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dbml-peer");
+        if dir.join("node_modules/@dbml/core/package.json").is_file() {
+            return Some(dir);
+        }
+        std::fs::create_dir_all(&dir).ok()?;
+        let ok = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg("@dbml/core@10.2.0")
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            Some(dir)
+        } else {
+            eprintln!(
+                "\n*** SKIPPING reference (oracle) checks: npm could not install @dbml/core@10.2.0; \
+                 set DBML_PEER_DIR to a folder where it is installed ***\n"
+            );
+            None
+        }
+    })
+    .as_ref()
+}
+
+/// The reference's PostgreSQL DDL for a DBML file, or None when the oracle is unavailable.
+///
+/// Starting node costs most of a second, so successful answers are kept in
+/// `target/dbml-oracle-cache`, keyed by the SHA-256 of the oracle script, the installed
+/// `@dbml/core`'s package.json and the file (files with imports are not cached).
+pub fn oracle_sql(file: &Path) -> Option<Result<String, String>> {
+    let peer = peer_dir()?;
+    let cached = cache_path(peer, file);
+    if let Some(sql) = cached
+        .as_ref()
+        .and_then(|c| std::fs::read_to_string(c).ok())
+    {
+        return Some(Ok(sql));
+    }
+    let answer = run_oracle(peer, file)?;
+    if let (Some(path), Ok(sql)) = (&cached, &answer) {
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::create_dir_all(path.parent().unwrap()).is_ok()
+            && std::fs::write(&tmp, sql).is_ok()
+        {
+            let _ = std::fs::rename(&tmp, path);
+        }
+    }
+    Some(answer)
+}
+
+fn cache_path(peer: &Path, file: &Path) -> Option<PathBuf> {
+    use sha2::{Digest, Sha256};
+    let text = std::fs::read(file).ok()?;
+    let imports = String::from_utf8_lossy(&text).lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("use ") || l.starts_with("reuse ")
+    });
+    if imports {
+        return None;
+    }
+    let mut h = Sha256::new();
+    h.update(std::fs::read(shared().join("tools/dbml-oracle.js")).ok()?);
+    h.update(std::fs::read(peer.join("node_modules/@dbml/core/package.json")).ok()?);
+    h.update(&text);
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Some(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target/dbml-oracle-cache")
+            .join(format!("{hex}.sql")),
+    )
+}
+
+fn run_oracle(peer: &Path, file: &Path) -> Option<Result<String, String>> {
+    let out = Command::new("node")
+        .arg(shared().join("tools/dbml-oracle.js"))
+        .arg(file)
+        .arg("--sql")
+        .env("DBML_PEER_DIR", peer)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(Ok(String::from_utf8_lossy(&o.stdout).into_owned())),
+        Ok(o) => Some(Err(String::from_utf8_lossy(&o.stderr).into_owned())),
+        Err(e) => {
+            eprintln!("\n*** SKIPPING reference (oracle) checks: cannot run node: {e} ***\n");
+            None
+        }
+    }
+}
+
+/// `python3 ../shared/tools/gen-dbml.py --tables N --seed S --pg-safe`.
+pub fn generated_dbml(tables: usize, seed: u64) -> String {
+    let gen = Command::new("python3")
+        .arg(shared().join("tools/gen-dbml.py"))
+        .args(["--tables", &tables.to_string(), "--seed", &seed.to_string()])
+        .arg("--pg-safe")
+        .output()
+        .unwrap();
+    assert!(
+        gen.status.success(),
+        "gen-dbml.py: {}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    String::from_utf8(gen.stdout).unwrap()
+}
+
+/// `public` and every schema a DBML project names.
+pub fn schemas_of(schema: &nself::ir::Schema) -> Vec<String> {
+    let mut schemas: Vec<String> = schema
+        .tables
+        .iter()
+        .map(|t| t.name.schema.clone())
+        .chain(schema.enums.iter().map(|e| e.name.schema.clone()))
+        .collect();
+    schemas.push("public".into());
+    schemas.sort();
+    schemas.dedup();
+    schemas
+}
+
+pub fn introspect(db: &TestDatabase, schemas: &[&str]) -> Database {
+    let options = Options {
+        schemas: schemas.iter().map(|s| (*s).to_owned()).collect(),
+        ..Options::default()
+    };
+    catalog::introspect(&mut db.client(), &options).unwrap()
+}
+
+/// Compiles DBML text, failing the test on any error.
+pub fn compile(name: &str, text: &str) -> nself::ir::Project {
+    let p = nself::ir::compile_str(name, text);
+    let errors: Vec<String> = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("{d:?}"))
+        .collect();
+    assert!(errors.is_empty(), "{name} has errors: {errors:#?}");
+    p
+}
+
+/// `pg_dump --schema-only` of a database, without the lines that name the database and
+/// without the migration tracking table (never part of a compared schema). None, with a
+/// message, when pg_dump cannot run.
+pub fn pg_dump(db: &TestDatabase) -> Option<String> {
+    let p = &db.params;
+    let mut cmd = Command::new("pg_dump");
+    cmd.args(["--schema-only", "--no-owner", "--no-privileges"])
+        .arg("--exclude-table=public.schema_migrations")
+        .args(["-h", &p.host, "-p", &p.port.to_string(), "-U", &p.user])
+        .arg(&db.name);
+    if let Some(pw) = p.password() {
+        cmd.env("PGPASSWORD", pw);
+    }
+    match cmd.output() {
+        Ok(o) if o.status.success() => Some(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| !l.starts_with("-- Dumped") && !l.starts_with("\\restrict"))
+                .filter(|l| !l.starts_with("\\unrestrict"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        Ok(o) => panic!("pg_dump failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => {
+            eprintln!("\n*** SKIPPING pg_dump comparison: cannot run pg_dump: {e} ***\n");
+            None
+        }
+    }
+}
+
+/// A unified diff of two texts, at most `lines` lines of it.
+pub fn text_diff(a: &str, b: &str, lines: usize) -> String {
+    similar::TextDiff::from_lines(a, b)
+        .unified_diff()
+        .context_radius(2)
+        .to_string()
+        .lines()
+        .take(lines)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn pretty_diff(a: &Database, b: &Database) -> String {
+    let a = serde_json::to_string_pretty(a).unwrap();
+    let b = serde_json::to_string_pretty(b).unwrap();
+    similar::TextDiff::from_lines(&a, &b)
+        .unified_diff()
+        .context_radius(3)
+        .to_string()
+}
+
+pub fn assert_same(left: &Database, right: &Database, what: &str) {
+    if left != right {
+        let diff = pretty_diff(left, right);
+        let short: String = diff.lines().take(120).collect::<Vec<_>>().join("\n");
+        panic!("{what}:\n{short}");
+    }
+}
