@@ -228,7 +228,11 @@ pub fn check(schema: &Schema, diags: &mut Vec<Diagnostic>) {
                 _ => {}
             }
             if let Some(d) = &c.default {
-                check_default(diags, &c.name, cspan, d, &resolved);
+                if c.ty.array_dims > 0 {
+                    check_array_default(diags, &c.name, cspan, d, &resolved);
+                } else {
+                    check_default(diags, &c.name, cspan, d, &resolved);
+                }
             }
         }
     }
@@ -298,6 +302,57 @@ fn check_required_cycles(schema: &Schema, index: &Index<'_>, diags: &mut Vec<Dia
     }
 }
 
+fn default_problem(diags: &mut Vec<Diagnostic>, col: &str, span: Span, problem: &str) {
+    diags.push(
+        Diagnostic::warning(
+            codes::PG_DEFAULT_TYPE,
+            format!("the default of `{col}` does not fit its type: {problem}"),
+            span,
+        )
+        .with_help("PostgreSQL would reject this default when the table is created"),
+    );
+}
+
+/// The default of an array column: a string must be an array literal (`'{a,b}'`), and the
+/// unquoted elements of an enum array must be values of the enum. Elements of other types are
+/// left to the server: their literal forms are many.
+fn check_array_default(
+    diags: &mut Vec<Diagnostic>,
+    col: &str,
+    span: Span,
+    d: &DefaultValue,
+    ty: &Resolved<'_>,
+) {
+    let problem: Option<String> = match d {
+        DefaultValue::Null | DefaultValue::Expression(_) => None,
+        DefaultValue::Number(n) => Some(format!("`{n}` is not an array")),
+        DefaultValue::Bool(b) => Some(format!("`{b}` is not an array")),
+        DefaultValue::EnumMember { path } => {
+            Some(format!("`{}` is not an array", path.join(".")))
+        }
+        DefaultValue::String(s) => {
+            let t = s.trim();
+            match t.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+                None => Some(format!(
+                    "'{s}' is not an array literal (write it as '{{{s}}}')"
+                )),
+                Some(inner) => match ty {
+                    Resolved::Enum(e) if !inner.contains(['"', '{', '\\']) => inner
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("null"))
+                        .find(|v| !e.values.iter().any(|x| x.name == *v))
+                        .map(|v| format!("'{v}' is not a value of enum `{}`", e.name)),
+                    _ => None,
+                },
+            }
+        }
+    };
+    if let Some(p) = problem {
+        default_problem(diags, col, span, &p);
+    }
+}
+
 fn check_default(
     diags: &mut Vec<Diagnostic>,
     col: &str,
@@ -354,14 +409,7 @@ fn check_default(
         }
     };
     if let Some(p) = problem {
-        diags.push(
-            Diagnostic::warning(
-                codes::PG_DEFAULT_TYPE,
-                format!("the default of `{col}` does not fit its type: {p}"),
-                span,
-            )
-            .with_help("PostgreSQL would reject this default when the table is created"),
-        );
+        default_problem(diags, col, span, &p);
     }
 }
 
