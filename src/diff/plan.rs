@@ -240,12 +240,31 @@ fn plan_with<'a>(
             Change::AlterEnum { .. } => {}
             Change::CreateTable(t) => create_table(t, &mut p),
             Change::DropTable(_) => {}
-            Change::RenameTable { from, to } => p.renames.push(Statement::Alter(
-                Alter::RenameTable(from.clone(), to.name.clone()),
-            )),
-            Change::RenameColumn { table, from, to } => p.renames.push(Statement::Alter(
-                Alter::RenameColumn(table.clone(), from.clone(), to.clone()),
-            )),
+            Change::RenameTable { from, to } => {
+                p.renames.push(Statement::Alter(Alter::RenameTable(
+                    from.clone(),
+                    to.name.clone(),
+                )));
+                // PostgreSQL keeps the sequence names; a table built fresh would have these.
+                let columns = current.tables.iter().find(|t| &t.name == to);
+                for c in columns.into_iter().flat_map(|t| &t.columns) {
+                    if c.generated.is_some() {
+                        p.renames
+                            .push(rename_sequence(from, &c.name, &to.name, &c.name));
+                    }
+                }
+            }
+            Change::RenameColumn { table, from, to } => {
+                p.renames.push(Statement::Alter(Alter::RenameColumn(
+                    table.clone(),
+                    from.clone(),
+                    to.clone(),
+                )));
+                if renamed_column_generated(current, changes, table, to) {
+                    p.renames
+                        .push(rename_sequence(table, from, &table.name, to));
+                }
+            }
             Change::AddColumn { table, column } => {
                 p.add_columns.push(Statement::Alter(Alter::AddColumn(
                     table.clone(),
@@ -499,6 +518,54 @@ pub fn using(column: &str, from: &PgType, to: &PgType) -> String {
     }
 }
 
+/// The name PostgreSQL gives the sequence of serial or identity column `column` of `table`
+/// (`table_column_seq`, truncated), when no other relation has it.
+fn serial_sequence(table: &QualifiedName, column: &str) -> QualifiedName {
+    let seq = pgnames::choose_name(&table.name, Some(column), "seq", |_| false);
+    QualifiedName::new(table.schema.as_str(), seq.as_str())
+}
+
+/// `ALTER SEQUENCE IF EXISTS` from the sequence name of `table.column` to that of
+/// `new_table.new_column` (same schema).
+fn rename_sequence<'a>(
+    table: &QualifiedName,
+    column: &str,
+    new_table: &str,
+    new_column: &str,
+) -> Statement<'a> {
+    let to = serial_sequence(
+        &QualifiedName::new(table.schema.as_str(), new_table),
+        new_column,
+    );
+    Statement::Alter(Alter::RenameSequence(
+        serial_sequence(table, column),
+        to.name,
+    ))
+}
+
+/// Whether column `column` (its new name) of `table` (its old name) numbers itself, looking
+/// the table up in `current` (renames applied) under its new name.
+fn renamed_column_generated(
+    current: &Database,
+    changes: &[Change],
+    table: &QualifiedName,
+    column: &str,
+) -> bool {
+    let name = changes
+        .iter()
+        .find_map(|c| match c {
+            Change::RenameTable { from, to } if from == table => Some(to),
+            _ => None,
+        })
+        .unwrap_or(table);
+    current
+        .tables
+        .iter()
+        .find(|t| &t.name == name)
+        .and_then(|t| t.columns.iter().find(|c| c.name == column))
+        .is_some_and(|c| c.generated.is_some())
+}
+
 /// The `ALTER COLUMN` steps from `from` to `to`, in an order PostgreSQL accepts.
 fn column_steps<'a>(
     table: &QualifiedName,
@@ -507,55 +574,55 @@ fn column_steps<'a>(
     force_retype: bool,
     out: &mut Vec<Statement<'a>>,
 ) {
-    let mut step = |c: ColumnChange| {
-        out.push(Statement::Alter(Alter::AlterColumn(
-            table.clone(),
-            to.name.clone(),
-            c,
-        )))
-    };
+    let step =
+        |c: ColumnChange| Statement::Alter(Alter::AlterColumn(table.clone(), to.name.clone(), c));
     let retype = force_retype || from.ty != to.ty;
     if is_identity(from.generated) && !is_identity(to.generated) {
-        step(ColumnChange::DropIdentity);
+        out.push(step(ColumnChange::DropIdentity));
     }
     if from.generated == Some(Generated::Serial) && to.generated != Some(Generated::Serial) {
-        step(ColumnChange::DropDefault);
+        out.push(step(ColumnChange::DropDefault));
+        // The sequence stays (owned by the column) unless dropped; an identity added next
+        // would otherwise be named `…_seq1`.
+        out.push(Statement::Alter(Alter::DropSequence(serial_sequence(
+            table, &from.name,
+        ))));
     }
     if from.default.is_some() && (retype || (to.default.is_none() && from.default != to.default)) {
-        step(ColumnChange::DropDefault);
+        out.push(step(ColumnChange::DropDefault));
     }
     if retype {
-        step(ColumnChange::Type {
+        out.push(step(ColumnChange::Type {
             ty: to.ty.clone(),
             using: using(&to.name, &from.ty, &to.ty),
-        });
+        }));
     }
     if from.nullable && !to.nullable {
-        step(ColumnChange::SetNotNull);
+        out.push(step(ColumnChange::SetNotNull));
     } else if !from.nullable && to.nullable {
-        step(ColumnChange::DropNotNull);
+        out.push(step(ColumnChange::DropNotNull));
     }
     if let Some(d) = &to.default {
         if retype || from.default.as_ref() != Some(d) {
-            step(ColumnChange::SetDefault(d.clone()));
+            out.push(step(ColumnChange::SetDefault(d.clone())));
         }
     }
     match (from.generated, to.generated) {
         (f, Some(g @ (Generated::IdentityAlways | Generated::IdentityByDefault)))
             if !is_identity(f) =>
         {
-            step(ColumnChange::AddIdentity {
+            out.push(step(ColumnChange::AddIdentity {
                 always: g == Generated::IdentityAlways,
-            })
+            }))
         }
         (Some(f), Some(g)) if is_identity(Some(f)) && is_identity(Some(g)) && f != g => {
-            step(ColumnChange::SetGenerated {
+            out.push(step(ColumnChange::SetGenerated {
                 always: g == Generated::IdentityAlways,
-            })
+            }))
         }
         (f, Some(Generated::Serial)) if f != Some(Generated::Serial) => {
-            let seq = pgnames::choose_name(&table.name, Some(&to.name), "seq", |_| false);
-            let seq_name = QualifiedName::new(table.schema.as_str(), seq.as_str());
+            let seq_name = serial_sequence(table, &to.name);
+            let seq = seq_name.name.clone();
             out.push(Statement::Alter(Alter::CreateSequence {
                 name: seq_name.clone(),
                 ty: to.ty.clone(),

@@ -334,6 +334,11 @@ pub enum Alter {
         table: model::QualifiedName,
         column: String,
     },
+    /// `ALTER SEQUENCE IF EXISTS s.n RENAME TO m;` (the sequence of a serial or identity
+    /// column, by the name PostgreSQL gave it, which may not exist under that name).
+    RenameSequence(model::QualifiedName, String),
+    /// `DROP SEQUENCE IF EXISTS s.n;`
+    DropSequence(model::QualifiedName),
     /// `COMMENT ON … IS '…' | NULL;`
     Comment(CommentTarget, Option<String>),
 }
@@ -414,6 +419,13 @@ impl fmt::Display for Alter {
                 qname(t),
                 Ident::new(n.as_str())
             ),
+            Alter::RenameSequence(s, n) => write!(
+                f,
+                "ALTER SEQUENCE IF EXISTS {} RENAME TO {};",
+                qname(s),
+                Ident::new(n.as_str())
+            ),
+            Alter::DropSequence(s) => write!(f, "DROP SEQUENCE IF EXISTS {};", qname(s)),
             Alter::AddColumn(t, c) => {
                 write!(f, "ALTER TABLE {} ADD COLUMN {};", qname(t), ColumnDef(c))
             }

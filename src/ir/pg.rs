@@ -327,9 +327,7 @@ fn check_array_default(
         DefaultValue::Null | DefaultValue::Expression(_) => None,
         DefaultValue::Number(n) => Some(format!("`{n}` is not an array")),
         DefaultValue::Bool(b) => Some(format!("`{b}` is not an array")),
-        DefaultValue::EnumMember { path } => {
-            Some(format!("`{}` is not an array", path.join(".")))
-        }
+        DefaultValue::EnumMember { path } => Some(format!("`{}` is not an array", path.join("."))),
         DefaultValue::String(s) => {
             let t = s.trim();
             match t.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {

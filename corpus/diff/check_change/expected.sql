@@ -2,10 +2,8 @@
 -- Description: nself db schema import b.dbml
 --
 -- Changes:
---   - Check: prices.prices_price_check
---   - Check: prices.qty_max
---   + Check: prices.prices_price_check
---   + Check: prices.qty_max
+--   ~ Check: prices.prices_price_check (different definition: dropped and created again)
+--   ~ Check: prices.qty_max (different definition: dropped and created again)
 --
 -- Hazards:
 --   may fail on existing data: prices_price_check fails if existing rows of prices violate it

@@ -2,8 +2,7 @@
 -- Description: nself db schema import b.dbml
 --
 -- Changes:
---   - Foreign key: posts.posts_user_id_fkey
---   + Foreign key: posts.posts_user_id_fkey
+--   ~ Foreign key: posts.posts_user_id_fkey (different definition: dropped and created again)
 --
 -- Hazards:
 --   may fail on existing data: posts_user_id_fkey fails if rows of posts reference missing rows of users

@@ -2,12 +2,9 @@
 -- Description: nself db schema import b.dbml
 --
 -- Changes:
---   - Index: ix_code
---   - Index: ix_email
---   - Index: ix_name
---   + Index: ix_code
---   + Index: ix_email
---   + Index: ix_name
+--   ~ Index: ix_code (different definition: dropped and created again)
+--   ~ Index: ix_email (different definition: dropped and created again)
+--   ~ Index: ix_name (different definition: dropped and created again)
 --
 -- Hazards:
 --   table rewrite or lock: building index ix_code blocks writes to contacts

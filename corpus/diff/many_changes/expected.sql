@@ -31,8 +31,7 @@ DROP TYPE public.status__nself_old;
 --   ~ Column: books.author_id (different type: integer → bigint; now not null)
 --   ~ Column: books.title (now not null; default 'untitled'::text added)
 --   + Column: books.genre
---   - Foreign key: books.books_author_id_fkey
---   + Foreign key: books.books_author_id_fkey
+--   ~ Foreign key: books.books_author_id_fkey (different definition: dropped and created again)
 --   + Index: books_author_id_title_idx
 --   - Table: obsolete
 --

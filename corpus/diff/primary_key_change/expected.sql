@@ -2,8 +2,7 @@
 -- Description: nself db schema import b.dbml
 --
 -- Changes:
---   - Primary key: pairs.pairs_pkey
---   + Primary key: pairs.pairs_pkey
+--   ~ Primary key: pairs.pairs_pkey (different definition: dropped and created again)
 --
 -- Hazards:
 --   may fail on existing data: pairs_pkey fails if pairs has duplicate (or, for a primary key, NULL) values in (a, b)

@@ -2,8 +2,7 @@
 -- Description: nself db schema import b.dbml
 --
 -- Changes:
---   - Primary key: users.users_pkey
---   + Primary key: users.users_pkey
+--   ~ Primary key: users.users_pkey (different definition: dropped and created again)
 --   + Unique: users.users_id_key
 --
 -- Hazards:

@@ -1,0 +1,1 @@
+INSERT INTO accounts (label) VALUES ('one'), ('two');
