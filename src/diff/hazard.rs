@@ -59,10 +59,22 @@ pub fn of(change: &Change) -> Vec<Hazard> {
             DataLoss,
             format!("dropping table {} deletes all its rows", t.name),
         )],
-        Change::DropColumn { table, column } => vec![h(
-            DataLoss,
-            format!("dropping column {table}.{} deletes its values", column.name),
-        )],
+        Change::DropColumn { table, column } => {
+            let mut out = vec![h(
+                DataLoss,
+                format!("dropping column {table}.{} deletes its values", column.name),
+            )];
+            if !column.nullable && column.default.is_none() && column.generated.is_none() {
+                out.push(h(
+                    MayFail,
+                    format!(
+                        "DOWN adds {table}.{} back NOT NULL without a default: it fails if the table has rows then",
+                        column.name
+                    ),
+                ));
+            }
+            out
+        }
         Change::DropEnum(e) => vec![h(
             MayFail,
             format!("dropping type {} fails while anything still uses it", e.name),

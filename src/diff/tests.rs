@@ -196,3 +196,25 @@ fn hostile_names_are_quoted_and_cannot_forge_a_marker() {
     // The note's line break would put a `-- DOWN` marker inside a string literal: refused.
     assert!(migration::verify("002_x.sql", &text, &planned[0]).is_err());
 }
+
+#[test]
+fn dropping_a_not_null_column_without_default_warns_that_down_needs_an_empty_table() {
+    let a = db("Table t {\n id int [pk]\n code text [not null]\n note text\n flag bool [not null, default: false]\n}");
+    let b = db("Table t {\n id int [pk]\n}");
+    let hazards: Vec<String> = diff(&b, &a)
+        .changes
+        .iter()
+        .flat_map(super::hazard::of)
+        .map(|h| h.message)
+        .collect();
+    let down: Vec<&String> = hazards.iter().filter(|h| h.starts_with("DOWN")).collect();
+    assert_eq!(down.len(), 1, "{hazards:#?}");
+    assert!(down[0].contains("t.code"), "{hazards:#?}");
+    assert_eq!(
+        hazards
+            .iter()
+            .filter(|h| h.contains("deletes its values"))
+            .count(),
+        3
+    );
+}
