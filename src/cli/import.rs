@@ -484,6 +484,18 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
     let target = side(global, args.target.as_deref(), true)?;
     let from = side(global, args.from.as_deref(), false)?;
     let (to_label, from_label) = (side_label(&target), side_label(&from));
+    if args.generate_migration
+        && matches!(target, Side::Dbml(_))
+        && matches!(from, Side::Database { .. })
+    {
+        // The migration would bring the DBML file to the database: nothing to apply it to.
+        eprintln!(
+            "error: --generate-migration writes the migration that brings TARGET to the source; \
+             here TARGET is the DBML file {to_label} and the source the database.\n\
+             To write the migration that brings the database to {to_label}: nself db schema import {to_label}"
+        );
+        return Err(Exit(EXIT_USAGE));
+    }
 
     // DBML sides first (they decide the managed schemas), then the databases.
     let mut from_db = match &from {

@@ -9,6 +9,7 @@ mod conformance;
 mod connect_errors;
 mod db_cli;
 mod diff;
+mod diff_cli;
 mod fuzz_regressions;
 mod local_cluster;
 mod migrate;
