@@ -82,14 +82,24 @@ fn fail(message: impl std::fmt::Display) -> Exit {
 
 /// Reads and checks a DBML file; diagnostics that block an import are rendered and stop it.
 fn load_dbml(path: &Path) -> Result<Database, Exit> {
-    accept_dbml(path, crate::ir::load_project(path))
+    accept_dbml(path, read_dbml(path))
 }
 
-/// Two DBML files, read and checked side by side (one thread each).
+/// A DBML project read and, when nothing in it stops an import, canonicalized.
+type Read = std::io::Result<(crate::ir::Project, Option<Database>)>;
+
+fn read_dbml(path: &Path) -> Read {
+    let project = crate::ir::load_project(path)?;
+    let ok = !project.diagnostics.iter().any(source::blocking);
+    let db = ok.then(|| canonicalize(&project.schema));
+    Ok((project, db))
+}
+
+/// Two DBML files, read, checked and canonicalized side by side (one thread each).
 fn load_two(a: &Path, b: &Path) -> Result<(Database, Database), Exit> {
     let (pa, pb) = std::thread::scope(|s| {
-        let hb = s.spawn(|| crate::ir::load_project(b));
-        let pa = crate::ir::load_project(a);
+        let hb = s.spawn(|| read_dbml(b));
+        let pa = read_dbml(a);
         let pb = hb
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("the reading thread failed")));
@@ -100,8 +110,8 @@ fn load_two(a: &Path, b: &Path) -> Result<(Database, Database), Exit> {
     Ok((da, db))
 }
 
-fn accept_dbml(path: &Path, loaded: std::io::Result<crate::ir::Project>) -> Result<Database, Exit> {
-    let project = match loaded {
+fn accept_dbml(path: &Path, loaded: Read) -> Result<Database, Exit> {
+    let (project, db) = match loaded {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", path.display());
@@ -114,7 +124,7 @@ fn accept_dbml(path: &Path, loaded: std::io::Result<crate::ir::Project>) -> Resu
         .filter(|d| source::blocking(d))
         .cloned()
         .collect();
-    if !blocking.is_empty() {
+    if !blocking.is_empty() || db.is_none() {
         let mut err = std::io::stderr().lock();
         let shown = &blocking[..blocking.len().min(50)];
         let _ = crate::diag::render_human(&project.sources, shown, stderr_color(), &mut err);
@@ -135,10 +145,9 @@ fn accept_dbml(path: &Path, loaded: std::io::Result<crate::ir::Project>) -> Resu
             path.display()
         );
     }
-    let db = canonicalize(&project.schema);
     // The process ends soon; freeing the tree node by node would only add time.
     std::mem::forget(project);
-    Ok(db)
+    db.ok_or(Exit(EXIT_FAILURE))
 }
 
 fn managed(config: &Config, flag: &[String], dbs: &[&Database]) -> Vec<String> {
@@ -498,13 +507,14 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
     }
 
     // DBML sides first (they decide the managed schemas), then the databases.
-    let mut from_db = match &from {
-        Side::Dbml(p) => Some(load_dbml(p)?),
-        Side::Database { .. } => None,
-    };
-    let mut target_db = match &target {
-        Side::Dbml(p) => Some(load_dbml(p)?),
-        Side::Database { .. } => None,
+    let (mut from_db, mut target_db) = match (&from, &target) {
+        (Side::Dbml(f), Side::Dbml(t)) => {
+            let (f, t) = load_two(f, t)?;
+            (Some(f), Some(t))
+        }
+        (Side::Dbml(f), _) => (Some(load_dbml(f)?), None),
+        (_, Side::Dbml(t)) => (None, Some(load_dbml(t)?)),
+        _ => (None, None),
     };
     let named: Vec<&Database> = from_db.iter().chain(target_db.iter()).collect();
     let base = context::load(global).map_err(Exit)?;
@@ -547,7 +557,12 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
         Exit(EXIT_USAGE)
     })?;
     let (changes, hints) = migration::changes(&desired, &current, &renames);
-    let planned = migration::build(&desired, &current, &renames);
+    // The migration text only when it is shown or written.
+    let planned = if args.format == DiffFormat::Sql || args.generate_migration {
+        migration::build(&desired, &current, &renames)
+    } else {
+        Vec::new()
+    };
     let differ = !changes.is_empty();
 
     let mut out = std::io::stdout().lock();
