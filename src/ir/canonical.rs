@@ -188,6 +188,24 @@ impl Expr {
     }
 }
 
+/// The length of the `'…'` literal (with `''` inside) that `s` starts with, up to the end of
+/// `s` if it is not closed.
+fn literal_len(s: &str) -> usize {
+    let bytes = s.as_bytes();
+    let mut end = 1;
+    while end < bytes.len() {
+        if bytes[end] == b'\'' {
+            if bytes.get(end + 1) == Some(&b'\'') {
+                end += 2;
+                continue;
+            }
+            return end + 1;
+        }
+        end += 1;
+    }
+    bytes.len()
+}
+
 const LITERAL_TYPES: [&str; 6] = [
     "interval",
     "date",
@@ -217,20 +235,7 @@ fn typed_literals(key: &str) -> String {
     'outer: while !rest.is_empty() {
         if rest.starts_with('\'') {
             // Copy a whole literal.
-            let mut end = 1;
-            let bytes = rest.as_bytes();
-            while end < bytes.len() {
-                if bytes[end] == b'\'' {
-                    if bytes.get(end + 1) == Some(&b'\'') {
-                        end += 2;
-                        continue;
-                    }
-                    end += 1;
-                    break;
-                }
-                end += 1;
-            }
-            let (lit, tail) = rest.split_at(end.min(rest.len()));
+            let (lit, tail) = rest.split_at(literal_len(rest));
             out.push_str(lit);
             prev = lit.chars().last();
             rest = tail;
@@ -240,20 +245,7 @@ fn typed_literals(key: &str) -> String {
             for ty in LITERAL_TYPES {
                 if let Some(tail) = rest.strip_prefix(ty) {
                     if tail.starts_with('\'') {
-                        let bytes = tail.as_bytes();
-                        let mut end = 1;
-                        while end < bytes.len() {
-                            if bytes[end] == b'\'' {
-                                if bytes.get(end + 1) == Some(&b'\'') {
-                                    end += 2;
-                                    continue;
-                                }
-                                end += 1;
-                                break;
-                            }
-                            end += 1;
-                        }
-                        let (lit, after) = tail.split_at(end.min(tail.len()));
+                        let (lit, after) = tail.split_at(literal_len(tail));
                         out.push_str(lit);
                         out.push_str("::");
                         out.push_str(ty);

@@ -336,26 +336,7 @@ fn canonical_form_matches_the_database_for_the_corpus() {
         files.retain(|f| f.display().to_string().contains(&only));
     }
     // The oracle starts node once per file; three at a time keeps this test to a minute.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..3)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(f) = files.get(i) else { break };
-                        out.push(corpus_file(f));
-                    }
-                    out
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect()
-    });
+    let outcomes: Vec<Outcome> = super::oracle::parallel(&files, |f| corpus_file(f));
     if outcomes.iter().any(|o| matches!(o, Outcome::NoOracle)) {
         return;
     }

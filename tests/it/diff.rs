@@ -27,7 +27,9 @@
 //!
 //! Without node the reference checks skip with a loud message, like `catalog.rs`.
 
-use super::oracle::{compile, generated_dbml, introspect, oracle_sql, pg_dump, text_diff};
+use super::oracle::{
+    compile, generated_dbml, introspect, oracle_sql, parallel, pg_dump, text_diff,
+};
 use super::support::{Project, Run};
 use nself::ir::canonical::{
     canonicalize, CheckConstraint, Column, Database, Expr, ForeignKey, Generated, Index, IndexKey,
@@ -103,33 +105,6 @@ fn corpus_cases() -> Vec<(Case, PathBuf)> {
             (case, dir)
         })
         .collect()
-}
-
-/// Runs `f` over `items` on three threads (the oracle and the binary are separate processes,
-/// so this keeps two cores busy) and returns the results in order.
-fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut out: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..3)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        out.push((i, f(item)));
-                    }
-                    out
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect()
-    });
-    out.sort_by_key(|(i, _)| *i);
-    out.into_iter().map(|(_, r)| r).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
