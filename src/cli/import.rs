@@ -167,23 +167,8 @@ fn managed(config: &Config, flag: &[String], dbs: &[&Database]) -> Vec<String> {
 
 /// The next version and the width its number is written with, from the file names alone.
 fn next_version(dir: &Path) -> Result<(u64, usize), String> {
-    let mut newest = 0u64;
-    let mut width = 3usize;
-    match std::fs::read_dir(dir) {
-        Ok(entries) => {
-            for entry in entries.flatten() {
-                let file = entry.file_name().to_string_lossy().into_owned();
-                let digits: String = file.chars().take_while(char::is_ascii_digit).collect();
-                if let Ok(v) = digits.parse::<u64>() {
-                    newest = newest.max(v);
-                    width = width.max(digits.len());
-                }
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
-    }
-    Ok((newest + 1, width))
+    crate::migrate::file::next_version(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))
 }
 
 /// The default migration name, from the changes.

@@ -801,22 +801,8 @@ fn create(config: &Config, raw: &str) -> Result<(), Failure> {
         })
     };
     std::fs::create_dir_all(&dir).map_err(|e| io("creating the migrations folder", e))?;
-    // Numbers already used, read from the names alone so that a broken file elsewhere does not
-    // stop a new one being written.
-    let mut newest = 0u64;
-    let mut width = 3usize;
-    for entry in std::fs::read_dir(&dir)
-        .map_err(|e| io("reading the migrations folder", e))?
-        .flatten()
-    {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        let digits: String = file.chars().take_while(char::is_ascii_digit).collect();
-        if let Ok(v) = digits.parse::<u64>() {
-            newest = newest.max(v);
-            width = width.max(digits.len());
-        }
-    }
-    let version = newest + 1;
+    let (version, width) =
+        migrate::file::next_version(&dir).map_err(|e| io("reading the migrations folder", e))?;
     let id = format!("{version:0width$}_{name}");
     let path = dir.join(format!("{id}.sql"));
     let now = std::time::SystemTime::now()

@@ -471,6 +471,29 @@ fn begin_options<'a>(s: &Statement, sql: &'a str) -> Option<&'a str> {
     (!rest.is_empty()).then_some(rest)
 }
 
+/// The next migration version in `dir` and the width its number is written with (at least 3),
+/// from the file names alone, so that a broken file does not stop a new one being written. A
+/// missing folder gives version 1.
+pub fn next_version(dir: &std::path::Path) -> std::io::Result<(u64, usize)> {
+    let mut newest = 0u64;
+    let mut width = 3usize;
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries.flatten() {
+                let file = entry.file_name().to_string_lossy().into_owned();
+                let digits: String = file.chars().take_while(char::is_ascii_digit).collect();
+                if let Ok(v) = digits.parse::<u64>() {
+                    newest = newest.max(v);
+                    width = width.max(digits.len());
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    Ok((newest + 1, width))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
