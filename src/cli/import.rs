@@ -317,7 +317,12 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
     }
 
     let (current, against) = match (from_db, &args.from) {
-        (Some(current), Some(other)) => (current, other.display().to_string()),
+        (Some(current), Some(other)) => {
+            // No database to run them on, but a folder whose files the runner would refuse
+            // gets no new file next to them.
+            crate::migrate::discover(&config.migrations_dir()).map_err(fail)?;
+            (current, other.display().to_string())
+        }
         _ => {
             let files = crate::migrate::discover(&config.migrations_dir()).map_err(fail)?;
             let mut session = mcli::open(&config).map_err(|_| Exit(EXIT_FAILURE))?;

@@ -262,3 +262,53 @@ fn database_against_schema_file_and_the_migration_that_syncs_it() {
     .ok();
     with_db(&p, &db, &["db", "schema", "diff", "--exit-code"]).ok();
 }
+
+#[test]
+fn bad_surroundings_give_a_clear_error_and_write_nothing() {
+    let p = project();
+    // A database that cannot be reached.
+    let r = p.run(
+        &["db", "schema", "import", "b.dbml", "--dry-run"],
+        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("cannot reach"), "{}", r.stderr);
+    let r = p.run(
+        &["db", "schema", "diff", "b.dbml"],
+        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
+    );
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+
+    // A migrations folder the runner would refuse: no new file beside it.
+    p.write(
+        "nself/migrations/001_one.sql",
+        "-- UP\nSELECT 1;\n-- DOWN\nSELECT 1;\n",
+    )
+    .write(
+        "nself/migrations/001_two.sql",
+        "-- UP\nSELECT 2;\n-- DOWN\nSELECT 2;\n",
+    );
+    let r = p.run(
+        &["db", "schema", "import", "b.dbml", "--from", "a.dbml"],
+        &[],
+    );
+    r.fails(1, &["001_two.sql", "version 1"]);
+    assert_eq!(migration_files(&p), ["001_one.sql", "001_two.sql"]);
+
+    // A migrations "folder" that is a file: nothing can be written there.
+    let q = Project::new();
+    q.write("a.dbml", A)
+        .write("b.dbml", B)
+        .write("nself/migrations", "");
+    let r = q.run(
+        &["db", "schema", "import", "b.dbml", "--from", "a.dbml"],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("nself/migrations"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(q.path().join("nself/migrations")).unwrap(),
+        ""
+    );
+}
