@@ -81,6 +81,23 @@ fn fail(message: impl std::fmt::Display) -> Exit {
 }
 
 /// Reads and checks a DBML file; diagnostics that block an import are rendered and stop it.
+/// `--rename` flags checked against both sides; those the current side shows done already are
+/// left out, with a note.
+fn resolve_renames(
+    specs: &[String],
+    current: &Database,
+    desired: &Database,
+) -> Result<Vec<rename::Rename>, Exit> {
+    let (todo, done) = rename::split_done(specs, current);
+    for spec in &done {
+        eprintln!("note: --rename {spec} is already done in the current schema; ignored");
+    }
+    rename::resolve(&todo, current, desired).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit(EXIT_USAGE)
+    })
+}
+
 fn load_dbml(path: &Path) -> Result<Database, Exit> {
     accept_dbml(path, read_dbml(path))
 }
@@ -348,10 +365,7 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
         }
     };
 
-    let renames = rename::resolve(&args.rename, &current, &desired).map_err(|e| {
-        eprintln!("error: {e}");
-        Exit(EXIT_USAGE)
-    })?;
+    let renames = resolve_renames(&args.rename, &current, &desired)?;
     let planned = migration::build(&desired, &current, &renames);
     if planned.is_empty() {
         println!("No changes: {shown_file} matches {against}.");
@@ -542,10 +556,7 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
             _ => {}
         }
     }
-    let renames = rename::resolve(&args.rename, &current, &desired).map_err(|e| {
-        eprintln!("error: {e}");
-        Exit(EXIT_USAGE)
-    })?;
+    let renames = resolve_renames(&args.rename, &current, &desired)?;
     let (changes, hints) = migration::changes(&desired, &current, &renames);
     // The migration text only when it is shown or written.
     let planned = if args.format == DiffFormat::Sql || args.generate_migration {

@@ -109,6 +109,70 @@ fn split(spec: &str) -> Result<(Vec<String>, Vec<String>), String> {
     Ok((left, right))
 }
 
+/// Splits `specs` into those still to do and those `current` already shows done: the source
+/// is gone and the target is there (an import run again with the same flags, before or after
+/// its migration was applied). Specs that do not parse are left to [`resolve`] to report.
+pub fn split_done(specs: &[String], current: &Database) -> (Vec<String>, Vec<String>) {
+    let public = |n: &str| QualifiedName::new(DEFAULT_SCHEMA, n);
+    let table_done =
+        |spec: &str, from: QualifiedName, right: &[String]| match table_rename(spec, from, right) {
+            Ok(Rename::Table { from, to }) => {
+                current.table(&from).is_none() && current.table(&to).is_some()
+            }
+            _ => false,
+        };
+    // The table a column rename names by its old name, wherever it is now.
+    let table_now = |t: &QualifiedName| {
+        current.table(t).or_else(|| {
+            specs.iter().find_map(|other| {
+                let (l, r) = split(other).ok()?;
+                let from = match l.as_slice() {
+                    [t] => public(t),
+                    [a, b] => QualifiedName::new(a.as_str(), b.as_str()),
+                    _ => return None,
+                };
+                match table_rename(other, from, &r) {
+                    Ok(Rename::Table { from, to }) if &from == t => current.table(&to),
+                    _ => None,
+                }
+            })
+        })
+    };
+    let column_done = |t: &QualifiedName, from: &str, right: &[String]| {
+        right.last().is_some_and(|to| {
+            table_now(t).is_some_and(|t| t.column(from).is_none() && t.column(to).is_some())
+        })
+    };
+    let mut todo = Vec::new();
+    let mut done = Vec::new();
+    for spec in specs {
+        let is_done = match split(spec) {
+            Ok((left, right)) => match left.as_slice() {
+                [t] => table_done(spec, public(t), &right),
+                [a, b] => {
+                    let qualified = QualifiedName::new(a.as_str(), b.as_str());
+                    let source_exists = current.table(&qualified).is_some()
+                        || current
+                            .table(&public(a))
+                            .is_some_and(|t| t.column(b).is_some());
+                    !source_exists
+                        && (table_done(spec, qualified, &right)
+                            || column_done(&public(a), b, &right))
+                }
+                [sc, t, c] => column_done(&QualifiedName::new(sc.as_str(), t.as_str()), c, &right),
+                _ => false,
+            },
+            Err(_) => false,
+        };
+        if is_done {
+            done.push(spec.clone());
+        } else {
+            todo.push(spec.clone());
+        }
+    }
+    (todo, done)
+}
+
 /// Parses and checks `--rename` flags against the current and desired schemas.
 pub fn resolve(
     specs: &[String],

@@ -218,3 +218,25 @@ fn dropping_a_not_null_column_without_default_warns_that_down_needs_an_empty_tab
         3
     );
 }
+
+#[test]
+fn renames_already_done_are_set_aside() {
+    let before = db("Table users { id int [pk]\n name text }");
+    let after = db("Table members { id int [pk]\n full_name text }");
+    let specs: Vec<String> = vec!["users.name=users.full_name".into(), "users=members".into()];
+    // Against the old schema both are to do.
+    let (todo, done) = rename::split_done(&specs, &before);
+    assert_eq!((todo.len(), done.len()), (2, 0));
+    // Against the renamed schema both are done (the column found through the table rename).
+    let (todo, done) = rename::split_done(&specs, &after);
+    assert_eq!(todo, Vec::<String>::new());
+    assert_eq!(done, specs);
+    assert!(rename::resolve(&todo, &after, &after).unwrap().is_empty());
+    // A source that is gone without its target being there is still an error for resolve.
+    let (todo, _) = rename::split_done(&["users=people".into()], &after);
+    assert_eq!(todo.len(), 1);
+    assert!(rename::resolve(&todo, &after, &after).is_err());
+    // Schema-qualified column form.
+    let (_, done) = rename::split_done(&["public.members.name=full_name".into()], &after);
+    assert_eq!(done.len(), 1);
+}

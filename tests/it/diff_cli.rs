@@ -312,3 +312,34 @@ fn bad_surroundings_give_a_clear_error_and_write_nothing() {
         ""
     );
 }
+
+#[test]
+fn the_same_rename_flags_work_again_once_applied() {
+    let db = fresh_database();
+    let p = project();
+    p.write("old.dbml", "Table users {\n  id int [pk]\n  name text\n}\n")
+        .write(
+            "new.dbml",
+            "Table members {\n  id int [pk]\n  full_name text\n}\n",
+        );
+    with_db(&p, &db, &["db", "schema", "import", "old.dbml", "--apply"]).ok();
+    let flags = [
+        "--rename",
+        "users.name=users.full_name",
+        "--rename",
+        "users=members",
+    ];
+    let args = |mode: &'static str| {
+        let mut a = vec!["db", "schema", "import", "new.dbml", mode];
+        a.extend(flags);
+        a
+    };
+    with_db(&p, &db, &args("--apply")).ok();
+    // Run again (a script or hook that keeps its flags): nothing to do, and no error.
+    let r = with_db(&p, &db, &args("--check"));
+    r.ok();
+    assert!(r.stderr.contains("already done"), "{}", r.stderr);
+    let r = with_db(&p, &db, &args("--dry-run"));
+    assert!(r.ok().stdout.contains("No changes"), "{}", r.stdout);
+    assert_eq!(migration_files(&p).len(), 2);
+}
