@@ -481,7 +481,15 @@ fn side(global: &Global, spec: Option<&str>, default_dbml: bool) -> Result<Side,
 
 fn side_label(s: &Side) -> String {
     match s {
-        Side::Dbml(p) => p.display().to_string(),
+        Side::Dbml(p) => {
+            // As the user would type it: relative to the current folder when inside it.
+            let cwd = std::env::current_dir().ok();
+            let shown = cwd
+                .as_deref()
+                .and_then(|c| p.strip_prefix(c).ok())
+                .unwrap_or(p);
+            shown.display().to_string()
+        }
         Side::Database { label, .. } => label.clone(),
     }
 }
