@@ -15,6 +15,7 @@ pub mod connect;
 pub mod diag;
 pub mod diff;
 pub mod emit;
+pub mod fsx;
 pub mod ir;
 pub mod local;
 pub mod migrate;

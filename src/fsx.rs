@@ -1,0 +1,148 @@
+//! The one way nself opens files that someone else may have written (migrations, seeds, backups)
+//! and creates files of its own. Nothing here follows a symbolic link: a link in a project's
+//! `migrations/`, `seeds/` or `backups/` folder is refused with its path, so a file that git
+//! checked out as a link to `.env` (or to anything outside the project) is never read as SQL.
+//! New files are created exclusively (`O_EXCL`), so nself never truncates or later removes a file
+//! it did not create itself.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// Why a file could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The path is a symbolic link; nself does not follow links in project folders.
+    Symlink,
+    /// The path exists but is not a regular file (a folder, a FIFO, a device).
+    NotRegular,
+    /// Any other I/O error.
+    Io(io::Error),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Symlink => {
+                f.write_str("is a symbolic link; nself does not follow links in project folders")
+            }
+            OpenError::NotRegular => f.write_str("is not a regular file"),
+            OpenError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+impl From<OpenError> for io::Error {
+    fn from(e: OpenError) -> io::Error {
+        match e {
+            OpenError::Io(e) => e,
+            other => io::Error::new(io::ErrorKind::InvalidInput, other.to_string()),
+        }
+    }
+}
+
+/// Opens an existing regular file for reading without following a symbolic link at its last
+/// component. `O_NONBLOCK` keeps a FIFO planted under a migration's name from hanging the open;
+/// the file is then checked to be regular through its descriptor (no race between the check and
+/// the read).
+pub fn open_regular(path: &Path) -> Result<File, OpenError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                OpenError::Symlink
+            } else {
+                OpenError::Io(e)
+            }
+        })?;
+    let meta = file.metadata().map_err(OpenError::Io)?;
+    if !meta.file_type().is_file() {
+        return Err(OpenError::NotRegular);
+    }
+    Ok(file)
+}
+
+/// Reads a whole regular file (see [`open_regular`]) as bytes.
+pub fn read_regular(path: &Path) -> Result<Vec<u8>, OpenError> {
+    use std::io::Read;
+    let mut file = open_regular(path)?;
+    let mut buf = Vec::new();
+    file.read_to_end(&mut buf).map_err(OpenError::Io)?;
+    Ok(buf)
+}
+
+/// Whether `path` itself (not what it points to) is a symbolic link.
+pub fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Creates a new file for writing, failing if anything (a file, a link, a folder) already has
+/// that name. `mode` is the permission bits (e.g. `0o600`). The caller owns the file and is the
+/// only one allowed to remove it.
+pub fn create_new(path: &Path, mode: u32) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("nself-fsx-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_link_is_refused_and_a_file_is_read() {
+        let d = scratch("link");
+        std::fs::write(d.join("secret"), "PASSWORD=x").unwrap();
+        std::os::unix::fs::symlink(d.join("secret"), d.join("001_x.sql")).unwrap();
+        assert!(matches!(
+            read_regular(&d.join("001_x.sql")),
+            Err(OpenError::Symlink)
+        ));
+        assert_eq!(read_regular(&d.join("secret")).unwrap(), b"PASSWORD=x");
+        assert!(is_symlink(&d.join("001_x.sql")));
+        assert!(!is_symlink(&d.join("secret")));
+        std::fs::create_dir(d.join("dir")).unwrap();
+        assert!(matches!(
+            read_regular(&d.join("dir")),
+            Err(OpenError::NotRegular)
+        ));
+    }
+
+    #[test]
+    fn a_fifo_does_not_hang() {
+        let d = scratch("fifo");
+        let p = d.join("f.sql");
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(matches!(read_regular(&p), Err(OpenError::NotRegular)));
+    }
+
+    #[test]
+    fn create_new_never_replaces() {
+        let d = scratch("excl");
+        std::fs::write(d.join("a"), "theirs").unwrap();
+        assert!(create_new(&d.join("a"), 0o600).is_err());
+        assert_eq!(std::fs::read(d.join("a")).unwrap(), b"theirs");
+        std::os::unix::fs::symlink(d.join("nowhere"), d.join("l")).unwrap();
+        assert!(create_new(&d.join("l"), 0o600).is_err());
+        assert!(!d.join("nowhere").exists());
+        create_new(&d.join("b"), 0o600).unwrap();
+        assert!(d.join("b").is_file());
+    }
+}
