@@ -97,8 +97,14 @@ impl ConnParams {
             .unwrap_or_else(|| "localhost".into());
         let port = match take("port").or_else(|| defaults.port.clone()) {
             None => 5432,
+            // The text is shown only when it is digits: anything else may be a piece of a
+            // mistyped password.
             Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-                ParseError(format!("port must be a number from 1 to 65535, got {p:?}"))
+                if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                    ParseError(format!("port must be a number from 1 to 65535, got {p}"))
+                } else {
+                    ParseError("port must be a number from 1 to 65535".into())
+                }
             })?,
         };
         let user = take("user")
@@ -254,6 +260,18 @@ type Fields = std::collections::BTreeMap<String, String>;
 /// `user:password@host:port/dbname?k=v` (after the scheme).
 fn parse_url(rest: &str) -> Result<Fields, ParseError> {
     let mut fields = Fields::new();
+    // The authority ends at the first `/`, `?` or `#` (RFC 3986). A password holding one of
+    // those unencoded would otherwise be cut there and show up as a host, a port or a database
+    // name; an `@` after the authority means exactly that, so it is refused without echoing
+    // any part of the text.
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if rest.contains('#') || (!rest[..authority_end].contains('@') && rest.contains('@')) {
+        return Err(ParseError(
+            "the URL cannot be read unambiguously: a `/`, `?`, `#` or `@` in the user name or \
+             password must be percent-encoded (%2F, %3F, %23, %40)"
+                .into(),
+        ));
+    }
     let (main, query) = match rest.split_once('?') {
         Some((m, q)) => (m, Some(q)),
         None => (rest, None),
@@ -519,6 +537,57 @@ mod tests {
             match ConnParams::parse(bad, &Defaults::default()) {
                 Ok(c) => panic!("{bad} parsed as {c}"),
                 Err(e) => assert!(!e.0.contains("secret"), "{e}"),
+            }
+        }
+    }
+
+    /// Passwords with every character that has a meaning in a URL, written unencoded: each is
+    /// either read as the whole password or refused, and never shown, whatever part of the
+    /// output the parse would have put it in.
+    #[test]
+    fn unencoded_url_characters_in_a_password_never_show() {
+        // Every run of letters and digits is at least 4 long, and none may appear in what is
+        // shown (a port error would show the run before a `/`, a database name the one after).
+        let secrets = [
+            "pwxy/Zq9x",
+            "pwxy?Zq9x",
+            "pwxy#Zq9x",
+            "pwxy@Zq9x",
+            "pwxy:Zq9x",
+            "pwxy%Zq9x",
+            "/Zq9xpwxy",
+            "Zq9xpwxy/",
+            "abcd/efgh?ijkl#mnop@qrst:uvwx%41yz12",
+            "12345",
+            "pwxy/5432",
+            "pwxy?sslmode=disable",
+        ];
+        for secret in secrets {
+            for url in [
+                format!("postgres://app:{secret}@db.example:5432/appdb"),
+                format!("postgresql://app:{secret}@db.example/appdb?sslmode=require"),
+                format!("postgres://app:{secret}@/appdb?host=/tmp/sock"),
+                format!("postgres://app:{secret}@db.example"),
+                format!("postgres://app:{secret}@db.example:5432"),
+            ] {
+                let shown = match ConnParams::parse(&url, &Defaults::default()) {
+                    Ok(c) => {
+                        // Read: then it must have been read as the password, whole.
+                        assert_eq!(
+                            c.password().map(|p| p.replace("%41", "A")),
+                            Some(secret.replace("%41", "A")),
+                            "{url} parsed as {c}"
+                        );
+                        format!("{} {c:?} {c}", c.redacted())
+                    }
+                    Err(e) => e.0,
+                };
+                for piece in secret
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|p| p.len() >= 4 && *p != "5432" && *p != "sslmode")
+                {
+                    assert!(!shown.contains(piece), "{url}: {piece} in {shown}");
+                }
             }
         }
     }

@@ -161,3 +161,72 @@ fn fresh_databases_are_separate_and_dropped() {
         .get(0);
     assert!(!exists, "the test database was not dropped");
 }
+
+/// A password with every character that means something in a URL (`/ ? # @ : %`): written
+/// percent-encoded in `DATABASE_URL` it connects and is never shown; written as it is, the URL
+/// is refused with the encoding to use, and no piece of the password is shown either.
+#[test]
+fn passwords_with_url_characters_never_show_however_the_url_is_spelled() {
+    use super::support::Project;
+    const SECRET: &str = "Pqzz/7Wkk?x9Lm#Rt9v@zQw:1%Kwyy";
+    let db = fresh_database();
+    let role = format!("{}_url", db.name);
+    db.admin()
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD {}; GRANT ALL ON DATABASE {} TO {role}",
+            nself::sql::quote_literal(SECRET),
+            nself::sql::quote_ident(&db.name)
+        ))
+        .unwrap();
+    let (host, port) = (db.params.host.clone(), db.params.port);
+    let encoded: String = SECRET
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let host_part = if host.starts_with('/') {
+        format!("@:{port}/{}?host={}", db.name, host.replace('/', "%2F"))
+    } else {
+        format!("@{host}:{port}/{}", db.name)
+    };
+    let project = Project::new();
+    let pieces: Vec<&str> = SECRET
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| p.len() >= 3)
+        .collect();
+    let shows_none = |out: &str| {
+        for p in &pieces {
+            assert!(
+                !out.contains(p),
+                "a piece of the password ({p}) is shown:\n{out}"
+            );
+        }
+    };
+
+    let good = format!("postgres://{role}:{encoded}{host_part}");
+    let run = project.run(&["db", "status"], &[("DATABASE_URL", &good)]);
+    shows_none(&run.all());
+    run.ok();
+
+    for spelled in [
+        format!("postgres://{role}:{SECRET}{host_part}"),
+        format!("postgresql://{role}:{}{host_part}", &SECRET[..10]),
+        format!("postgresql://{role}:{}{host_part}", &SECRET[..15]),
+        format!("postgresql://{role}:{}{host_part}", &SECRET[..20]),
+    ] {
+        for args in [
+            &["db", "status"][..],
+            &["db", "migrate", "status"],
+            &["status"],
+        ] {
+            let run = project.run(args, &[("DATABASE_URL", &spelled)]);
+            shows_none(&run.all());
+            assert_ne!(run.code, 0, "{args:?} with {spelled}: {}", run.all());
+        }
+    }
+}
