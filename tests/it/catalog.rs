@@ -3,8 +3,8 @@
 //! independent generator (the reference, `@dbml/core`) and `pg_dump`, every column type, odd
 //! identifiers, and the one-line errors.
 //!
-//! The reference and `pg_dump` are run by `super::oracle`; without node or npm the oracle
-//! checks are skipped with a loud message on stderr (everything else still runs).
+//! The reference and `pg_dump` are run by `super::oracle`; when either is missing the tests
+//! that need it fail with what to install.
 
 use super::oracle::{
     assert_same, compile, generated_dbml, introspect, oracle_sql, pg_dump, pretty_diff, schemas_of,
@@ -95,9 +95,7 @@ fn generated_schema_round_trips_through_export() {
     let gen = generated_dbml(300, 7);
     let p = Project::new();
     p.write("gen.dbml", &gen);
-    let Some(sql) = oracle_sql(&p.path().join("gen.dbml")) else {
-        return;
-    };
+    let sql = oracle_sql(&p.path().join("gen.dbml"));
     let sql = sql.unwrap();
     let lowered = compile("gen.dbml", &gen);
     let schemas = schemas_of(&lowered.schema);
@@ -134,18 +132,15 @@ fn generated_schema_round_trips_through_export() {
 
     // Rebuilt by the reference from our DBML, the catalog is the same (pg_dump judges).
     p.write("exported.dbml", &dbml);
-    let rebuilt_sql = oracle_sql(&p.path().join("exported.dbml"))
-        .unwrap()
-        .unwrap();
+    let rebuilt_sql = oracle_sql(&p.path().join("exported.dbml")).unwrap();
     let b = fresh_database();
     b.client().batch_execute(&rebuilt_sql).unwrap();
-    if let (Some(da), Some(db)) = (pg_dump(&a), pg_dump(&b)) {
-        assert!(
-            da == db,
-            "pg_dump differs after the rebuild:\n{}",
-            text_diff(&da, &db, 80)
-        );
-    }
+    let (da, db) = (pg_dump(&a), pg_dump(&b));
+    assert!(
+        da == db,
+        "pg_dump differs after the rebuild:\n{}",
+        text_diff(&da, &db, 80)
+    );
 }
 
 /// Every column type DBML can name, enums in another schema, and names that need quoting.
@@ -281,7 +276,6 @@ fn every_type_and_odd_identifiers_round_trip() {
 enum Outcome {
     /// Not a single-file project we accept without errors.
     Skipped,
-    NoOracle,
     /// The reference's SQL is not valid PostgreSQL (MySQL types, two primary keys, …).
     NotRunnable(String),
     Compared {
@@ -296,10 +290,7 @@ fn corpus_file(f: &Path) -> Outcome {
     if project.has_errors() || text.contains("use {") || text.contains("reuse {") {
         return Outcome::Skipped;
     }
-    let Some(sql) = oracle_sql(f) else {
-        return Outcome::NoOracle;
-    };
-    let Ok(sql) = sql else {
+    let Ok(sql) = oracle_sql(f) else {
         return Outcome::NotRunnable(f.display().to_string());
     };
     let db = fresh_database();
@@ -323,6 +314,13 @@ fn corpus_file(f: &Path) -> Outcome {
 fn canonical_form_matches_the_database_for_the_corpus() {
     let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/check/ok")];
     dirs.push(shared().join("corpus/dbml-reference/valid"));
+    for d in &dirs {
+        assert!(
+            d.is_dir(),
+            "{} is missing (../shared must sit beside the repository)",
+            d.display()
+        );
+    }
     let mut files: Vec<PathBuf> = dirs
         .iter()
         .filter_map(|d| std::fs::read_dir(d).ok())
@@ -337,9 +335,6 @@ fn canonical_form_matches_the_database_for_the_corpus() {
     }
     // The oracle starts node once per file; three at a time keeps this test to a minute.
     let outcomes: Vec<Outcome> = super::oracle::parallel(&files, |f| corpus_file(f));
-    if outcomes.iter().any(|o| matches!(o, Outcome::NoOracle)) {
-        return;
-    }
     let (mut compared, mut not_runnable, mut rewritten) = (0, Vec::new(), 0);
     let mut mismatches = Vec::new();
     for o in outcomes {
@@ -353,7 +348,7 @@ fn canonical_form_matches_the_database_for_the_corpus() {
                 mismatches.extend(mismatch);
             }
             Outcome::NotRunnable(f) => not_runnable.push(f),
-            Outcome::Skipped | Outcome::NoOracle => {}
+            Outcome::Skipped => {}
         }
     }
     eprintln!(

@@ -54,7 +54,17 @@ fn run(kind: &str, expect_errors: bool) {
             std::fs::write(&expected_path, &rendered).expect("write .out");
             continue;
         }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        let expected = match std::fs::read_to_string(&expected_path) {
+            Ok(e) => e,
+            Err(e) => {
+                failures.push(format!(
+                    "{}: cannot read {} ({e}); NSELF_BLESS=1 writes it",
+                    f.display(),
+                    expected_path.display()
+                ));
+                continue;
+            }
+        };
         if expected != rendered {
             failures.push(format!(
                 "{}: output differs (NSELF_BLESS=1 rewrites it)\n{}",

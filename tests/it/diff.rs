@@ -25,7 +25,7 @@
 //! - generated: `gen-dbml.py --pg-safe` schemas, mutated at random ([`mutate`]) with a seeded
 //!   PRNG, written back with `emit::dbml::to_dbml`; one row in every table.
 //!
-//! Without node the reference checks skip with a loud message, like `catalog.rs`.
+//! A missing reference (node, `@dbml/core`) or `pg_dump` fails the tests, like `catalog.rs`.
 
 use super::oracle::{
     compile, generated_dbml, introspect, oracle_sql, parallel, pg_dump, text_diff,
@@ -111,24 +111,24 @@ fn corpus_cases() -> Vec<(Case, PathBuf)> {
 // The reference DDL
 
 /// The reference DDL of a DBML text (cached: several tests ask for the same files), or the
-/// hand-written one. None when the oracle cannot run (it has said so loudly).
-fn reference_sql(dbml: &str, hand: Option<&str>) -> Option<Result<String, String>> {
+/// hand-written one (a missing reference fails the test: `oracle::peer_dir`).
+fn reference_sql(dbml: &str, hand: Option<&str>) -> Result<String, String> {
     if let Some(sql) = hand {
-        return Some(Ok(sql.to_owned()));
+        return Ok(sql.to_owned());
     }
     if dbml.trim().is_empty() {
-        return Some(Ok(String::new()));
+        return Ok(String::new());
     }
     static CACHE: OnceLock<Mutex<HashMap<String, Result<String, String>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);
     if let Some(hit) = cache.lock().unwrap().get(dbml) {
-        return Some(hit.clone());
+        return hit.clone();
     }
     let p = Project::new();
     p.write("schema.dbml", dbml);
-    let sql = oracle_sql(&p.path().join("schema.dbml"))?;
+    let sql = oracle_sql(&p.path().join("schema.dbml"));
     cache.lock().unwrap().insert(dbml.to_owned(), sql.clone());
-    Some(sql)
+    sql
 }
 
 /// A database built from reference DDL. The reference's `DEFERRABLE` foreign keys let seeds
@@ -239,7 +239,7 @@ impl State {
             canonical,
             facts: facts(db),
             dump: if dump {
-                pg_dump(db).map(|d| dump_statements(&d))
+                Some(dump_statements(&pg_dump(db)))
             } else {
                 None
             },
@@ -627,27 +627,20 @@ fn offline_migration(case: &Case) -> Result<String, String> {
 // The convergence check
 
 enum Verdict {
-    Skipped,
     Passed,
     Failed(String),
 }
 
 fn converge(case: &Case) -> Verdict {
     match try_converge(case) {
-        Ok(true) => Verdict::Passed,
-        Ok(false) => Verdict::Skipped,
+        Ok(()) => Verdict::Passed,
         Err(e) => Verdict::Failed(format!("{}: {e}", case.name)),
     }
 }
 
-/// Ok(false) when the reference is unavailable.
-fn try_converge(case: &Case) -> Result<bool, String> {
-    let (Some(a_sql), Some(b_sql)) = (
-        reference_sql(&case.a, case.a_sql.as_deref()),
-        reference_sql(&case.b, case.b_sql.as_deref()),
-    ) else {
-        return Ok(false);
-    };
+fn try_converge(case: &Case) -> Result<(), String> {
+    let a_sql = reference_sql(&case.a, case.a_sql.as_deref());
+    let b_sql = reference_sql(&case.b, case.b_sql.as_deref());
     let a_sql = a_sql.map_err(|e| format!("the reference rejects a.dbml: {e}"))?;
     let b_sql = b_sql.map_err(|e| format!("the reference rejects b.dbml: {e}"))?;
     let schemas = managed_schemas(case);
@@ -709,7 +702,7 @@ fn try_converge(case: &Case) -> Result<bool, String> {
         if !written.is_empty() {
             return Err(format!("A equals B, yet the import wrote\n{}", listing()));
         }
-        return Ok(true);
+        return Ok(());
     }
     if written.is_empty() || written.len() > 2 {
         return Err(format!(
@@ -794,17 +787,10 @@ fn try_converge(case: &Case) -> Result<bool, String> {
             listing()
         ));
     }
-    Ok(true)
+    Ok(())
 }
 
 fn report(what: &str, verdicts: Vec<Verdict>) {
-    let skipped = verdicts
-        .iter()
-        .filter(|v| matches!(v, Verdict::Skipped))
-        .count();
-    if skipped > 0 {
-        eprintln!("\n*** {what}: {skipped} pairs SKIPPED (no reference) ***\n");
-    }
     let total = verdicts.len();
     let failures: Vec<String> = verdicts
         .into_iter()
@@ -814,8 +800,8 @@ fn report(what: &str, verdicts: Vec<Verdict>) {
         })
         .collect();
     eprintln!(
-        "{what}: {} of {total} pairs converge, {} fail, {skipped} skipped",
-        total - failures.len() - skipped,
+        "{what}: {} of {total} pairs converge, {} fail",
+        total - failures.len(),
         failures.len()
     );
     assert!(
@@ -845,7 +831,13 @@ fn corpus_migrations_match_expected() {
             std::fs::write(&path, &text).unwrap();
             return Ok(());
         }
-        let expected = std::fs::read_to_string(&path).unwrap_or_default();
+        let expected = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{}: cannot read {} ({e}); NSELF_BLESS=1 writes it",
+                case.name,
+                path.display()
+            )
+        })?;
         if expected == text {
             Ok(())
         } else {
@@ -878,16 +870,12 @@ fn judges_tell_pairs_apart_and_agree_on_equals() {
         .filter(|c| twice.contains(&c.name.as_str()) || c.name == "no_changes")
         .collect();
     cases.extend((1..=2).map(|seed| generated_pair(seed, 20).0));
-    let results = parallel(&cases, |case| -> Result<bool, String> {
+    let results = parallel(&cases, |case| -> Result<(), String> {
         let fail = |e: String| format!("{}: {e}", case.name);
         compile("a.dbml", &case.a);
         compile("b.dbml", &case.b);
-        let (Some(a_sql), Some(b_sql)) = (
-            reference_sql(&case.a, case.a_sql.as_deref()),
-            reference_sql(&case.b, case.b_sql.as_deref()),
-        ) else {
-            return Ok(false);
-        };
+        let a_sql = reference_sql(&case.a, case.a_sql.as_deref());
+        let b_sql = reference_sql(&case.b, case.b_sql.as_deref());
         let a_sql = a_sql.map_err(|e| fail(format!("the reference rejects a.dbml: {e}")))?;
         let b_sql = b_sql.map_err(|e| fail(format!("the reference rejects b.dbml: {e}")))?;
         let schemas = managed_schemas(case);
@@ -900,11 +888,8 @@ fn judges_tell_pairs_apart_and_agree_on_equals() {
         if let Some(d) = State::read(&b2, &schemas).differences(&sb) {
             return Err(fail(format!("B built twice differs:\n{d}")));
         }
-        Ok(true)
+        Ok(())
     });
-    if results.iter().any(|r| matches!(r, Ok(false))) {
-        return;
-    }
     let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -1491,10 +1476,8 @@ fn successive_imports_stack_and_unwind() {
     schemas.dedup();
     let mut references = Vec::new();
     for text in &steps {
-        let Some(sql) = reference_sql(text, None) else {
-            return;
-        };
-        let reference = build(&sql.unwrap(), "a step").unwrap();
+        let sql = reference_sql(text, None).unwrap();
+        let reference = build(&sql, "a step").unwrap();
         references.push(State::read(&reference, &schemas));
     }
 
