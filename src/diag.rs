@@ -393,6 +393,137 @@ struct JsonDiagnostic<'a> {
     help: Option<&'a str>,
 }
 
+/// How many diagnostics a compilation keeps, at most: the first ones in [`sort`] order. The
+/// rest are only counted, so memory stays bounded whatever the input (two million broken lines
+/// once took 2.6 GB as kept diagnostics). `--max-diagnostics` shows at most this many.
+pub const KEEP: usize = 10_000;
+
+/// The diagnostics of a compilation: at most `cap` of them kept (the first in [`sort`] order,
+/// deduplicated), and the count of every one, kept or not.
+///
+/// Pushing is amortised O(log cap): when twice the cap is held, the set is sorted and cut back
+/// to the cap. Reading (`iter`, indexing, `len`) sees the kept ones; [`Diagnostics::errors`],
+/// [`Diagnostics::warnings`] and [`Diagnostics::total`] count all.
+#[derive(Clone, Debug)]
+pub struct Diagnostics {
+    kept: Vec<Diagnostic>,
+    cap: usize,
+    dropped_errors: usize,
+    dropped_warnings: usize,
+    sorted: bool,
+}
+
+/// Equal when the same diagnostics are kept in the same order and the same are counted.
+impl PartialEq for Diagnostics {
+    fn eq(&self, other: &Diagnostics) -> bool {
+        self.kept == other.kept
+            && self.dropped_errors == other.dropped_errors
+            && self.dropped_warnings == other.dropped_warnings
+    }
+}
+
+impl Eq for Diagnostics {}
+
+impl Default for Diagnostics {
+    fn default() -> Diagnostics {
+        Diagnostics::with_cap(KEEP)
+    }
+}
+
+impl Diagnostics {
+    pub fn new() -> Diagnostics {
+        Diagnostics::default()
+    }
+    pub fn with_cap(cap: usize) -> Diagnostics {
+        Diagnostics {
+            kept: Vec::new(),
+            cap: cap.max(1),
+            dropped_errors: 0,
+            dropped_warnings: 0,
+            sorted: true,
+        }
+    }
+    pub fn push(&mut self, d: Diagnostic) {
+        self.kept.push(d);
+        self.sorted = false;
+        if self.kept.len() >= self.cap.saturating_mul(2) {
+            self.compact();
+        }
+    }
+    /// Takes over another set's diagnostics and counts.
+    pub fn append(&mut self, other: Diagnostics) {
+        self.dropped_errors += other.dropped_errors;
+        self.dropped_warnings += other.dropped_warnings;
+        self.extend(other.kept);
+    }
+    /// Sorts ([`sort`]), removes duplicates and cuts back to the cap, counting what is cut.
+    pub fn compact(&mut self) {
+        if !self.sorted {
+            sort(&mut self.kept);
+            self.kept.dedup();
+            self.sorted = true;
+        }
+        if self.kept.len() > self.cap {
+            for d in self.kept.drain(self.cap..) {
+                if d.is_error() {
+                    self.dropped_errors += 1;
+                } else {
+                    self.dropped_warnings += 1;
+                }
+            }
+        }
+    }
+    /// Errors, kept or not.
+    pub fn errors(&self) -> usize {
+        self.kept.iter().filter(|d| d.is_error()).count() + self.dropped_errors
+    }
+    /// Warnings, kept or not.
+    pub fn warnings(&self) -> usize {
+        self.kept.iter().filter(|d| !d.is_error()).count() + self.dropped_warnings
+    }
+    /// Every diagnostic, kept or not.
+    pub fn total(&self) -> usize {
+        self.kept.len() + self.dropped_errors + self.dropped_warnings
+    }
+    pub fn has_errors(&self) -> bool {
+        self.dropped_errors > 0 || self.kept.iter().any(Diagnostic::is_error)
+    }
+    pub fn into_vec(self) -> Vec<Diagnostic> {
+        self.kept
+    }
+}
+
+impl Extend<Diagnostic> for Diagnostics {
+    fn extend<I: IntoIterator<Item = Diagnostic>>(&mut self, iter: I) {
+        for d in iter {
+            self.push(d);
+        }
+    }
+}
+
+impl FromIterator<Diagnostic> for Diagnostics {
+    fn from_iter<I: IntoIterator<Item = Diagnostic>>(iter: I) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        d.extend(iter);
+        d
+    }
+}
+
+impl std::ops::Deref for Diagnostics {
+    type Target = [Diagnostic];
+    fn deref(&self) -> &[Diagnostic] {
+        &self.kept
+    }
+}
+
+impl<'a> IntoIterator for &'a Diagnostics {
+    type Item = &'a Diagnostic;
+    type IntoIter = std::slice::Iter<'a, Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.kept.iter()
+    }
+}
+
 #[derive(Serialize)]
 struct JsonReport<'a> {
     errors: usize,
@@ -421,7 +552,7 @@ fn json_label<'a>(map: &'a SourceMap, l: &'a Label) -> JsonLabel<'a> {
 /// One JSON document with the first `limit` diagnostics: code, severity, message, file, 1-based
 /// line and column of start and end, byte range, labels (primary first) and help. The totals
 /// count them all; `not_shown` says how many were left out.
-pub fn to_json(map: &SourceMap, diags: &[Diagnostic], limit: usize) -> String {
+pub fn to_json(map: &SourceMap, diags: &Diagnostics, limit: usize) -> String {
     let diagnostics = diags
         .iter()
         .take(limit)
@@ -446,9 +577,9 @@ pub fn to_json(map: &SourceMap, diags: &[Diagnostic], limit: usize) -> String {
         })
         .collect();
     let report = JsonReport {
-        errors: diags.iter().filter(|d| d.is_error()).count(),
-        warnings: diags.iter().filter(|d| !d.is_error()).count(),
-        not_shown: diags.len().saturating_sub(limit),
+        errors: diags.errors(),
+        warnings: diags.warnings(),
+        not_shown: diags.total().saturating_sub(limit.min(diags.len())),
         diagnostics,
     };
     serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -457,6 +588,36 @@ pub fn to_json(map: &SourceMap, diags: &[Diagnostic], limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn diagnostics_keep_the_first_in_order_and_count_the_rest() {
+        let mut map = SourceMap::new();
+        let f = map.add("t.dbml", "x".repeat(100));
+        let mut d = Diagnostics::with_cap(10);
+        // Pushed out of order, with duplicates and both severities.
+        for i in (0..100u32).rev() {
+            let span = Span::new(f, i as usize, i as usize + 1);
+            if i % 2 == 0 {
+                d.push(Diagnostic::error("E0201", "e", span));
+            } else {
+                d.push(Diagnostic::warning("W0601", "w", span));
+            }
+            if i == 50 {
+                d.push(Diagnostic::error("E0201", "e", span));
+            }
+        }
+        d.compact();
+        assert_eq!(d.len(), 10);
+        assert_eq!((d.errors(), d.warnings(), d.total()), (50, 50, 100));
+        // Errors of stage 0 first, then PostgreSQL warnings, each by position.
+        let starts: Vec<u32> = d.iter().map(|x| x.primary.span.start).collect();
+        assert_eq!(starts, (0..20).step_by(2).collect::<Vec<u32>>());
+        assert!(d.has_errors());
+        let mut other = Diagnostics::with_cap(10);
+        other.append(d.clone());
+        other.compact();
+        assert_eq!(other, d);
+    }
 
     #[test]
     fn line_col_is_one_based_and_counts_chars() {
@@ -480,7 +641,8 @@ mod tests {
         assert!(text.contains("error[E0001]: unknown type"), "{text}");
         assert!(text.contains("s.dbml:2:6"), "{text}");
         assert!(text.contains("help: did you mean"), "{text}");
-        let json: serde_json::Value = serde_json::from_str(&to_json(&map, &[d], 10)).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&to_json(&map, &Diagnostics::from_iter([d]), 10)).unwrap();
         assert_eq!(json["diagnostics"][0]["line"], 2);
         assert_eq!(json["diagnostics"][0]["column"], 6);
         assert_eq!(json["errors"], 1);

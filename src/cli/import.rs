@@ -107,7 +107,10 @@ type Read = std::io::Result<(crate::ir::Project, Option<Database>)>;
 
 fn read_dbml(path: &Path) -> Read {
     let project = crate::ir::load_project(path)?;
-    let ok = !project.diagnostics.iter().any(source::blocking);
+    // Diagnostics past the kept ones are only counted: with some not kept, the import cannot
+    // know that none of them blocks, so it stops.
+    let ok = !project.diagnostics.iter().any(source::blocking)
+        && project.diagnostics.len() == project.diagnostics.total();
     let db = ok.then(|| canonicalize(&project.schema));
     Ok((project, db))
 }
@@ -154,7 +157,7 @@ fn accept_dbml(path: &Path, loaded: Read) -> Result<Database, Exit> {
         );
         return Err(Exit(EXIT_FAILURE));
     }
-    let warnings = project.diagnostics.len();
+    let warnings = project.diagnostics.total();
     if warnings > 0 {
         eprintln!(
             "note: {} has {warnings} warning(s) that do not stop the import; `nself db schema check {}` shows them",

@@ -189,12 +189,18 @@ fn check(file: &std::path::Path, format: CheckFormat, limit: usize) -> i32 {
             let shown = &project.diagnostics[..project.diagnostics.len().min(limit)];
             crate::diag::render_human(&project.sources, shown, color, &mut err).and_then(|_| {
                 let (e, w) = project.counts();
-                let hidden = project.diagnostics.len() - shown.len();
-                if hidden > 0 {
+                let hidden = project.diagnostics.total() - shown.len();
+                if hidden > 0 && shown.len() < project.diagnostics.len() {
                     writeln!(
                         err,
                         "… {hidden} more not shown (--max-diagnostics {} shows them)",
                         project.diagnostics.len()
+                    )?;
+                } else if hidden > 0 {
+                    writeln!(
+                        err,
+                        "… {hidden} more not shown (at most the first {} are kept)",
+                        crate::diag::KEEP
                     )?;
                 }
                 if e + w > 0 {

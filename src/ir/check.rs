@@ -5,7 +5,7 @@
 use super::codes;
 use super::lower::{relation_ends, Lowered, RawEnd, RecordValue, ViewKind};
 use super::model::*;
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Diagnostic, Diagnostics, Span};
 use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -33,7 +33,7 @@ pub fn graph(schema: &Schema) -> SchemaGraph {
 }
 
 struct Ctx<'d> {
-    diags: &'d mut Vec<Diagnostic>,
+    diags: &'d mut Diagnostics,
 }
 
 impl Ctx<'_> {
@@ -52,7 +52,7 @@ impl Ctx<'_> {
     }
 }
 
-pub fn check(lowered: Lowered, diags: &mut Vec<Diagnostic>) -> Schema {
+pub fn check(lowered: Lowered, diags: &mut Diagnostics) -> Schema {
     let mut cx = Ctx { diags };
     let Lowered {
         projects,

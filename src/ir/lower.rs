@@ -5,7 +5,7 @@
 
 use super::codes;
 use super::model::*;
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::syntax::ast::{Attr, AttrName, AttrValue, Block, Expr, Line, Name};
 use crate::syntax::cook_string;
 use rustc_hash::FxHashMap as HashMap;
@@ -122,7 +122,7 @@ impl Lowered {
 }
 
 pub struct Lowerer<'d> {
-    pub diags: &'d mut Vec<Diagnostic>,
+    pub diags: &'d mut Diagnostics,
     pub out: Lowered,
 }
 
@@ -213,7 +213,7 @@ fn expr_text(e: &Expr) -> Option<String> {
 }
 
 impl<'d> Lowerer<'d> {
-    pub fn new(diags: &'d mut Vec<Diagnostic>) -> Lowerer<'d> {
+    pub fn new(diags: &'d mut Diagnostics) -> Lowerer<'d> {
         Lowerer {
             diags,
             out: Lowered::default(),

@@ -11,7 +11,7 @@ pub mod pg;
 pub mod pgnames;
 pub mod pgtypes;
 
-use crate::diag::{Diagnostic, FileId, SourceMap, Span};
+use crate::diag::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
 use crate::syntax::ast::{Expr, File, Item, Line, Use};
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
@@ -23,16 +23,17 @@ pub use model::Schema;
 pub struct Project {
     pub sources: SourceMap,
     pub schema: Schema,
-    pub diagnostics: Vec<Diagnostic>,
+    /// The first [`crate::diag::KEEP`] diagnostics in report order; the rest are counted.
+    pub diagnostics: Diagnostics,
 }
 
 impl Project {
+    /// Errors and warnings, counting those not kept.
     pub fn counts(&self) -> (usize, usize) {
-        let e = self.diagnostics.iter().filter(|d| d.is_error()).count();
-        (e, self.diagnostics.len() - e)
+        (self.diagnostics.errors(), self.diagnostics.warnings())
     }
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(Diagnostic::is_error)
+        self.diagnostics.has_errors()
     }
 }
 
@@ -81,7 +82,7 @@ struct Builder {
     sources: SourceMap,
     files: Vec<Loaded>,
     by_path: HashMap<PathBuf, FileId>,
-    diagnostics: Vec<Diagnostic>,
+    diagnostics: Diagnostics,
     /// For each file and each of its `use` items: the imported file, if it could be read.
     imports: HashMap<(FileId, usize), FileId>,
     total_bytes: usize,
@@ -122,7 +123,7 @@ impl Builder {
             ));
         }
         let (ast, diags) = crate::syntax::parse(self.sources.text(id), id);
-        self.diagnostics.extend(diags);
+        self.diagnostics.append(diags);
         if let Some(p) = &path {
             let key = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
             self.by_path.insert(key, id);
@@ -213,7 +214,7 @@ impl Builder {
                         let mut lines = Vec::new();
                         self.exported(target, seen, &mut lines);
                         out.extend(
-                            select(&lines, u.specifiers.as_ref(), &mut Vec::new())
+                            select(&lines, u.specifiers.as_ref(), &mut Diagnostics::new())
                                 .into_iter()
                                 .map(|x| x.0),
                         );
@@ -248,8 +249,7 @@ impl Builder {
             .spawn(move || drop(files));
         let schema = check::check(lowered, &mut diags);
         pg::check(&schema, &mut diags);
-        crate::diag::sort(&mut diags);
-        diags.dedup();
+        diags.compact();
         if let Ok(handle) = freeing {
             let _ = handle.join();
         }
@@ -266,8 +266,8 @@ const PARALLEL_MIN_LINES: usize = 4096;
 
 /// Lowers the project's lines in order (in two halves on two threads for large projects: the
 /// lowerer keeps no state across lines, so the halves join by concatenation).
-fn lower_lines(lines: &[(&Line, Option<String>)], diags: &mut Vec<Diagnostic>) -> lower::Lowered {
-    fn run(lines: &[(&Line, Option<String>)], diags: &mut Vec<Diagnostic>) -> lower::Lowered {
+fn lower_lines(lines: &[(&Line, Option<String>)], diags: &mut Diagnostics) -> lower::Lowered {
+    fn run(lines: &[(&Line, Option<String>)], diags: &mut Diagnostics) -> lower::Lowered {
         let mut lw = lower::Lowerer::new(diags);
         for (l, alias) in lines {
             let before = lw.out.tables.len();
@@ -288,23 +288,23 @@ fn lower_lines(lines: &[(&Line, Option<String>)], diags: &mut Vec<Diagnostic>) -
     let (first, second) = lines.split_at(lines.len() / 2);
     std::thread::scope(|scope| {
         let handle = scope.spawn(|| {
-            let mut d = Vec::new();
+            let mut d = Diagnostics::new();
             let out = run(first, &mut d);
             (out, d)
         });
-        let mut d2 = Vec::new();
+        let mut d2 = Diagnostics::new();
         let out2 = run(second, &mut d2);
         let (mut out, d1) = match handle.join() {
             Ok(r) => r,
             // The other half panicked: lower it here instead, so the panic shows up as usual.
             Err(_) => {
-                let mut d = Vec::new();
+                let mut d = Diagnostics::new();
                 (run(first, &mut d), d)
             }
         };
         out.append(out2);
-        diags.extend(d1);
-        diags.extend(d2);
+        diags.append(d1);
+        diags.append(d2);
         out
     })
 }
@@ -313,7 +313,7 @@ fn lower_lines(lines: &[(&Line, Option<String>)], diags: &mut Vec<Diagnostic>) -
 fn select<'a>(
     lines: &[&'a Line],
     spec: Option<&crate::syntax::ast::Block>,
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut Diagnostics,
 ) -> Vec<(&'a Line, Option<String>)> {
     let Some(block) = spec else {
         return lines.iter().map(|l| (*l, None)).collect();

@@ -107,7 +107,7 @@ fn span_of(o: Origin) -> Span {
     o.span().unwrap_or_default()
 }
 
-fn long_name(diags: &mut Vec<Diagnostic>, what: &str, name: &str, span: Span) {
+fn long_name(diags: &mut crate::diag::Diagnostics, what: &str, name: &str, span: Span) {
     if name.len() > MAX_IDENT_BYTES {
         diags.push(
             Diagnostic::warning(
@@ -128,7 +128,7 @@ fn long_name(diags: &mut Vec<Diagnostic>, what: &str, name: &str, span: Span) {
 }
 
 /// Runs every PostgreSQL check and appends warnings.
-pub fn check(schema: &Schema, diags: &mut Vec<Diagnostic>) {
+pub fn check(schema: &Schema, diags: &mut crate::diag::Diagnostics) {
     let index = Index::new(schema);
     let pg_project = schema
         .project
@@ -245,7 +245,7 @@ pub fn check(schema: &Schema, diags: &mut Vec<Diagnostic>) {
 /// Tables that reference each other in a cycle through NOT NULL foreign keys can never get
 /// their first row (each insert needs a row of the next table first), unless the constraints
 /// are deferred, which DBML cannot say.
-fn check_required_cycles(schema: &Schema, index: &Index<'_>, diags: &mut Vec<Diagnostic>) {
+fn check_required_cycles(schema: &Schema, index: &Index<'_>, diags: &mut crate::diag::Diagnostics) {
     let mut g = super::check::graph(schema);
     g.retain_edges(|g, e| {
         let Some(r) = g.edge_weight(e).and_then(|&i| schema.refs.get(i)) else {
@@ -302,7 +302,7 @@ fn check_required_cycles(schema: &Schema, index: &Index<'_>, diags: &mut Vec<Dia
     }
 }
 
-fn default_problem(diags: &mut Vec<Diagnostic>, col: &str, span: Span, problem: &str) {
+fn default_problem(diags: &mut crate::diag::Diagnostics, col: &str, span: Span, problem: &str) {
     diags.push(
         Diagnostic::warning(
             codes::PG_DEFAULT_TYPE,
@@ -317,7 +317,7 @@ fn default_problem(diags: &mut Vec<Diagnostic>, col: &str, span: Span, problem: 
 /// unquoted elements of an enum array must be values of the enum. Elements of other types are
 /// left to the server: their literal forms are many.
 fn check_array_default(
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut crate::diag::Diagnostics,
     col: &str,
     span: Span,
     d: &DefaultValue,
@@ -352,7 +352,7 @@ fn check_array_default(
 }
 
 fn check_default(
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut crate::diag::Diagnostics,
     col: &str,
     span: Span,
     d: &DefaultValue,
@@ -411,7 +411,7 @@ fn check_default(
     }
 }
 
-fn check_ref(index: &Index<'_>, r: &Ref, diags: &mut Vec<Diagnostic>) {
+fn check_ref(index: &Index<'_>, r: &Ref, diags: &mut crate::diag::Diagnostics) {
     let span = span_of(r.origin);
     let Some((from, to)) = r.fk_sides() else {
         return;

@@ -374,7 +374,7 @@ pub struct Lexer<'a> {
     line_tokens: usize,
     /// Skipping the rest of an over-long line: the bracket depth when skipping began.
     line_skip: Option<usize>,
-    pub diagnostics: Vec<Diagnostic>,
+    pub diagnostics: crate::diag::Diagnostics,
 }
 
 impl<'a> Lexer<'a> {
@@ -404,7 +404,7 @@ impl<'a> Lexer<'a> {
             crossed_end: false,
             line_tokens: 0,
             line_skip: None,
-            diagnostics: Vec::new(),
+            diagnostics: crate::diag::Diagnostics::new(),
         }
     }
 

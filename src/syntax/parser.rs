@@ -1,11 +1,11 @@
 //! The only module that touches the lalrpop-generated parser: it feeds it the lexer adapter's
 //! tokens and turns its errors into diagnostics. [`parse`] never fails.
 
-use crate::diag::{Diagnostic, FileId, Span};
-use crate::syntax::ast::{File, Name, StrLit};
+use crate::diag::{Diagnostic, Diagnostics, FileId, Span};
+use crate::syntax::ast::{File, Item, Line, Name, StrLit};
 use crate::syntax::codes;
 use crate::syntax::lexer::{Lexer, Tok};
-use lalrpop_util::{lalrpop_mod, ParseError};
+use lalrpop_util::{lalrpop_mod, ErrorRecovery, ParseError};
 
 lalrpop_mod!(
     #[allow(
@@ -43,6 +43,51 @@ pub(crate) fn strlit(raw: &str, span: Span) -> StrLit {
     }
 }
 
+/// Where the grammar's error recovery reports: each error becomes its diagnostic at once (a
+/// recovery record holds the list of expected terminals, about a kilobyte), kept up to the
+/// diagnostics cap and counted beyond it.
+pub(crate) struct Recovered {
+    pub diags: Diagnostics,
+    file: FileId,
+    end: usize,
+}
+
+impl Recovered {
+    pub(crate) fn push(&mut self, e: ErrorRecovery<usize, Tok<'_>, ()>) {
+        if let Some(d) = convert(e.error, self.file, self.end) {
+            self.diags.push(d);
+        }
+    }
+}
+
+/// Adds a top-level item, leaving out lines that carry nothing: blank lines and lines the
+/// parser gave up on (already reported; lowering skips both). Keeps a file of two million
+/// broken lines from holding two million tree nodes.
+pub(crate) fn push_item(items: &mut Vec<Item>, item: Option<Item>) {
+    match item {
+        Some(Item::Line(l)) if l.error || (l.head.is_empty() && l.colon.is_none()) => {}
+        Some(i) => items.push(i),
+        None => {}
+    }
+}
+
+/// Adds a line to a block; a broken line right after another broken line is folded into it
+/// (lowering needs to know a block had broken lines, not how many).
+pub(crate) fn push_block_line(lines: &mut Vec<Line>, line: Option<Line>) {
+    let Some(line) = line else { return };
+    if line.error {
+        if let Some(prev) = lines.last_mut().filter(|p| p.error) {
+            prev.span = Span::new(
+                prev.span.file,
+                prev.span.start as usize,
+                line.span.end as usize,
+            );
+            return;
+        }
+    }
+    lines.push(line);
+}
+
 pub(crate) fn unbox<T>(v: Vec<Box<T>>) -> Vec<T> {
     v.into_iter().map(|b| *b).collect()
 }
@@ -56,7 +101,7 @@ const PARALLEL_MIN_BYTES: usize = 256 * 1024;
 /// on two threads. The grammar ends every top-level line at its newline, so the result is the
 /// same as parsing the whole; if the cut turns out not to be a clean boundary (the first half's
 /// lexer ends inside brackets or a token runs over the cut), the file is parsed in one piece.
-pub fn parse(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
+pub fn parse(src: &str, file: FileId) -> (File, Diagnostics) {
     if src.len() >= PARALLEL_MIN_BYTES
         && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
     {
@@ -70,12 +115,12 @@ pub fn parse(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
 }
 
 /// Parses the whole of `src` on the current thread.
-pub fn parse_whole(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
+pub fn parse_whole(src: &str, file: FileId) -> (File, Diagnostics) {
     parse_range(src, file, 0, src.len()).0
 }
 
 /// Parses `src` cut at `at` (on two threads); `None` when `at` is not a clean boundary.
-pub fn parse_split(src: &str, file: FileId, at: usize) -> Option<(File, Vec<Diagnostic>)> {
+pub fn parse_split(src: &str, file: FileId, at: usize) -> Option<(File, Diagnostics)> {
     std::thread::scope(|scope| {
         let first = scope.spawn(|| parse_range(src, file, 0, at));
         let (second, _) = parse_range(src, file, at, src.len());
@@ -84,7 +129,7 @@ pub fn parse_split(src: &str, file: FileId, at: usize) -> Option<(File, Vec<Diag
             return None;
         }
         tree.items.extend(second.0.items);
-        diags.extend(second.1);
+        diags.append(second.1);
         Some((tree, diags))
     })
 }
@@ -138,14 +183,13 @@ pub fn split_point(src: &str, from: usize) -> Option<usize> {
 }
 
 /// Parses `src[start..end]`; also says whether the range ended cleanly at top level.
-fn parse_range(
-    src: &str,
-    file: FileId,
-    start: usize,
-    end: usize,
-) -> ((File, Vec<Diagnostic>), bool) {
+fn parse_range(src: &str, file: FileId, start: usize, end: usize) -> ((File, Diagnostics), bool) {
     let mut lexer = Lexer::range(src, file, start, end);
-    let mut recovered = Vec::new();
+    let mut recovered = Recovered {
+        diags: Diagnostics::new(),
+        file,
+        end,
+    };
     let result = grammar::FileParser::new().parse(file, &mut recovered, &mut lexer);
     let clean = lexer.clean_end();
     let mut diags = std::mem::take(&mut lexer.diagnostics);
@@ -156,9 +200,7 @@ fn parse_range(
             File { items: Vec::new() }
         }
     };
-    for r in recovered {
-        diags.extend(convert(r.error, file, end));
-    }
+    diags.append(recovered.diags);
     ((ast, diags), clean)
 }
 

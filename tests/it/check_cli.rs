@@ -229,3 +229,76 @@ fn messages_quoting_a_huge_name_are_bounded() {
     let msg = v["diagnostics"][0]["message"].as_str().expect("message");
     assert!(msg.len() <= 400, "{} bytes", msg.len());
 }
+
+/// Peak resident memory of a finished child, from `wait4`'s resource usage (kB on Linux).
+fn run_with_max_rss(cmd: &mut Command) -> (Output, i64) {
+    use std::os::unix::process::ExitStatusExt;
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run nself");
+    let pid = child.id() as libc::pid_t;
+    // Read the pipes on threads so a full pipe cannot stall the child.
+    let mut child = child;
+    let mut so = child.stdout.take().expect("stdout");
+    let mut se = child.stderr.take().expect("stderr");
+    let t1 = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut so, &mut v).ok();
+        v
+    });
+    let t2 = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut se, &mut v).ok();
+        v
+    });
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4");
+    let out = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: t1.join().expect("stdout thread"),
+        stderr: t2.join().expect("stderr thread"),
+    };
+    (out, usage.ru_maxrss)
+}
+
+/// A million broken lines: every one is counted, only the first diagnostics are kept, and
+/// memory stays near the input's size (it was ~1.3 kB a diagnostic: 1.3 GB here).
+#[test]
+fn a_flood_of_errors_is_counted_not_kept() {
+    let lines = 1_000_000;
+    let p = temp_file("flood.dbml", "}\n".repeat(lines).as_bytes());
+    let (out, max_rss_kb) = run_with_max_rss(
+        nself()
+            .args(["db", "schema", "check", "--format", "json"])
+            .arg(&p),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["errors"], lines, "every error is counted");
+    assert_eq!(doc["diagnostics"].as_array().map(Vec::len), Some(1000));
+    assert_eq!(doc["not_shown"], lines - 1000);
+    assert_eq!(
+        doc["diagnostics"][999]["line"], 1000,
+        "the first ones are shown, in order"
+    );
+    assert!(
+        max_rss_kb < 300_000,
+        "peak memory {max_rss_kb} kB for a 2 MB input"
+    );
+    // Asking for more than is kept shows what is kept and says so.
+    let out = check(&["--max-diagnostics", "50000", p.to_str().expect("path")]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{} more not shown (at most the first",
+            lines - nself::diag::KEEP
+        )),
+        "{}",
+        &err[err.len().saturating_sub(300)..]
+    );
+    assert!(err.contains(&format!("{lines} error(s)")));
+}
