@@ -79,7 +79,7 @@ pub fn one_expression(text: &str) -> Result<(), String> {
                     .to_owned(),
             )
         }
-        Err(e) => return Err(format!("is not one SQL expression: {}", message(e))),
+        Err(e) => return Err(format!("does not parse as one expression: {}", message(e))),
     };
     let stmts = &parsed.protobuf.stmts;
     if stmts.len() != 1 {
