@@ -16,7 +16,7 @@
 //! every table off the round trip (0.19 s → 0.13 s for a whole `import --dry-run`).
 
 use crate::catalog::{self, CatalogError};
-use crate::emit::sql::{Alter, ColumnChange, CreateIndex, TypeSql};
+use crate::emit::sql::{Alter, ColumnChange, CreateIndex, TableConstraint, TypeSql};
 use crate::ir::canonical::{CheckConstraint, Database, Expr, Index, IndexKey, Table};
 use crate::ir::model::QualifiedName;
 use crate::sql::Ident;
@@ -211,70 +211,90 @@ pub fn with_server(
         source,
     };
     let mut tx = client.transaction().map_err(err)?;
-    let scratch = format!("nself_scratch_{}", std::process::id());
-    tx.batch_execute(&format!("CREATE SCHEMA {}", Ident::new(scratch.as_str())))
+    // Every statement below goes through the extended protocol (`execute`), which the server
+    // refuses to run with more than one statement in it; the expressions were checked to be
+    // one expression each by the front end (`sql::expr::one_expression`) and are embedded in
+    // parentheses. String literals are read as the front end read them.
+    tx.execute("SET LOCAL standard_conforming_strings = on", &[])
         .map_err(err)?;
-    // Each table's statements: the table with the desired columns' types only, then each
-    // expression. All tables go in one round trip; if the server rejects anything, each table
-    // is tried alone, and a table that fails is tried statement by statement, so one
-    // expression the server rejects does not lose the others.
-    let mut scripts: Vec<Vec<String>> = Vec::new();
+    let scratch = format!("nself_scratch_{}", std::process::id());
+    tx.execute(
+        &format!("CREATE SCHEMA {}", Ident::new(scratch.as_str())),
+        &[],
+    )
+    .map_err(err)?;
+    // Each table is one statement: the table with the desired columns' types, the defaults
+    // and the checks being compared; each index expression is one more. All tables are tried
+    // in one savepoint; if the server rejects anything, each table is tried alone, and a table
+    // that fails is rebuilt bare and tried expression by expression, so one expression the
+    // server rejects does not lose the others.
+    let mut scripts: Vec<Script> = Vec::new();
     for (k, w) in work.iter().enumerate() {
-        let mut stmts = Vec::new();
-        if let Some(t) = desired.tables.get(w.table) {
-            let name = QualifiedName::new(scratch.as_str(), format!("t{k}"));
-            stmts.push(scratch_table(&name, t));
-            for &ci in &w.defaults {
-                if let Some(col) = t.columns.get(ci) {
-                    if let Some(d) = &col.default {
-                        let st = Alter::AlterColumn(
+        let Some(t) = desired.tables.get(w.table) else {
+            continue;
+        };
+        let name = QualifiedName::new(scratch.as_str(), format!("t{k}"));
+        let mut parts = Vec::new();
+        for &ci in &w.defaults {
+            if let Some(col) = t.columns.get(ci) {
+                if let Some(d) = &col.default {
+                    parts.push(
+                        Alter::AlterColumn(
                             name.clone(),
                             col.name.clone(),
-                            ColumnChange::SetDefault(d.clone()),
-                        );
-                        stmts.push(st.to_string());
-                    }
-                }
-            }
-            for &ki in &w.checks {
-                if let Some(check) = t.checks.get(ki) {
-                    stmts.push(Alter::AddCheck(name.clone(), check.clone()).to_string());
-                }
-            }
-            for &ii in &w.indexes {
-                if let Some(index) = t.indexes.get(ii) {
-                    let copy = Index {
-                        name: format!("t{k}_i{ii}"),
-                        comment: None,
-                        ..index.clone()
-                    };
-                    let st = CreateIndex {
-                        table: &name,
-                        index: &copy,
-                    };
-                    stmts.push(st.to_string());
+                            ColumnChange::SetDefault(Expr(format!("({d})"))),
+                        )
+                        .to_string(),
+                    );
                 }
             }
         }
-        scripts.push(stmts);
+        for &ki in &w.checks {
+            if let Some(check) = t.checks.get(ki) {
+                parts.push(Alter::AddCheck(name.clone(), check.clone()).to_string());
+            }
+        }
+        let whole = scratch_table(&name, t, w);
+        let bare = scratch_table(
+            &name,
+            t,
+            &Work {
+                table: w.table,
+                defaults: Vec::new(),
+                checks: Vec::new(),
+                indexes: Vec::new(),
+            },
+        );
+        let mut indexes = Vec::new();
+        for &ii in &w.indexes {
+            if let Some(index) = t.indexes.get(ii) {
+                let copy = Index {
+                    name: format!("t{k}_i{ii}"),
+                    comment: None,
+                    ..index.clone()
+                };
+                let st = CreateIndex {
+                    table: &name,
+                    index: &copy,
+                };
+                indexes.push(st.to_string());
+            }
+        }
+        scripts.push(Script {
+            whole,
+            bare,
+            parts,
+            indexes,
+        });
     }
-    let all: String = scripts
-        .iter()
-        .flatten()
-        .map(|s| format!("{s};\n"))
-        .collect();
+    let all: Vec<&str> = scripts.iter().flat_map(Script::whole).collect();
     if try_sql(&mut tx, &all).is_err() {
-        for stmts in &scripts {
-            let one: String = stmts.iter().map(|s| format!("{s};\n")).collect();
-            if try_sql(&mut tx, &one).is_err() {
-                let mut iter = stmts.iter();
-                if iter
-                    .next()
-                    .is_some_and(|table| try_sql(&mut tx, table).is_ok())
-                {
-                    for st in iter {
-                        let _ = try_sql(&mut tx, st);
-                    }
+        for script in &scripts {
+            if try_sql(&mut tx, &script.whole().collect::<Vec<_>>()).is_err()
+                && try_sql(&mut tx, &[script.bare.as_str()]).is_ok()
+            {
+                for st in script.parts.iter().chain(&script.indexes) {
+                    let _ = try_sql(&mut tx, &[st.as_str()]);
                 }
             }
         }
@@ -323,7 +343,25 @@ pub fn with_server(
     Ok(work.len())
 }
 
-fn scratch_table(name: &QualifiedName, t: &Table) -> String {
+/// One scratch table's statements: `whole` (the table with the defaults and checks being
+/// compared) then `indexes`; or, when that fails, `bare` (types only), then each of `parts`
+/// (the same defaults and checks, one statement each) and `indexes`.
+struct Script {
+    whole: String,
+    bare: String,
+    parts: Vec<String>,
+    indexes: Vec<String>,
+}
+
+impl Script {
+    fn whole(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.whole.as_str()).chain(self.indexes.iter().map(String::as_str))
+    }
+}
+
+/// `CREATE TABLE` of the scratch copy: the desired columns' types, and the defaults and
+/// checks that `w` lists, each expression in parentheses.
+fn scratch_table(name: &QualifiedName, t: &Table, w: &Work) -> String {
     let mut sql = format!(
         "CREATE TABLE {} (",
         crate::sql::QualifiedName::new(name.schema.as_str(), name.name.as_str())
@@ -333,15 +371,28 @@ fn scratch_table(name: &QualifiedName, t: &Table) -> String {
             sql.push_str(", ");
         }
         let _ = write!(sql, "{} {}", Ident::new(c.name.as_str()), TypeSql(&c.ty));
+        if w.defaults.contains(&i) {
+            if let Some(d) = &c.default {
+                let _ = write!(sql, " DEFAULT ({d})");
+            }
+        }
+    }
+    for &ki in &w.checks {
+        if let Some(check) = t.checks.get(ki) {
+            let _ = write!(sql, ", {}", TableConstraint::Check(check));
+        }
     }
     sql.push(')');
     sql
 }
 
-/// Runs one statement in its own savepoint; a failure rolls just that back.
-fn try_sql(tx: &mut postgres::Transaction<'_>, sql: &str) -> Result<(), postgres::Error> {
+/// Runs statements in one savepoint, each alone through the extended protocol (so each is
+/// exactly one statement); a failure rolls all of them back.
+fn try_sql(tx: &mut postgres::Transaction<'_>, stmts: &[&str]) -> Result<(), postgres::Error> {
     let mut sp = tx.transaction()?;
-    sp.batch_execute(sql)?;
+    for st in stmts {
+        sp.execute_typed(st, &[])?;
+    }
     sp.commit()
 }
 

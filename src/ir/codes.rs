@@ -1,6 +1,7 @@
 //! Stable diagnostic codes of the IR stage. E03xx: an element is malformed; E04xx: a name does
 //! not resolve or is declared twice; E05xx: the schema is inconsistent; W06xx: PostgreSQL will
-//! reject or surprise (warnings in `check`, errors in `import`).
+//! reject or surprise (warnings in `check`, errors in `import`); E06xx: SQL text that PostgreSQL
+//! must never be sent (errors everywhere).
 
 pub const UNKNOWN_ELEMENT: &str = "E0301";
 pub const INVALID_NAME: &str = "E0302";
@@ -49,3 +50,7 @@ pub const PG_REF_TYPE_MISMATCH: &str = "W0606";
 pub const PG_DEFAULT_TYPE: &str = "W0607";
 pub const PG_BAD_MODIFIER: &str = "W0608";
 pub const PG_REQUIRED_CYCLE: &str = "W0609";
+
+/// A backtick expression (default, check, index expression) that is not exactly one SQL
+/// expression: it would reach the server as more than the expression it stands for.
+pub const PG_NOT_ONE_EXPRESSION: &str = "E0610";

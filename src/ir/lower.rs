@@ -821,6 +821,7 @@ impl<'d> Lowerer<'d> {
             nullable: None,
             increment: false,
             default: None,
+            default_origin: Origin::default(),
             checks: Vec::new(),
             note: None,
             origin: Origin(Some(name.span)),
@@ -1022,6 +1023,7 @@ impl<'d> Lowerer<'d> {
                 },
                 "default" => {
                     col.default = self.default_value(s.value, vspan);
+                    col.default_origin = Origin(Some(vspan));
                 }
                 _ => {
                     // ref
@@ -1378,7 +1380,13 @@ impl<'d> Lowerer<'d> {
                     .iter()
                     .map(|n| IndexPart::Column(n.text.clone()))
                     .collect();
-                self.index_entry(parts, settings.map(Vec::as_slice), l.span, table);
+                self.index_entry(
+                    parts,
+                    Vec::new(),
+                    settings.map(Vec::as_slice),
+                    l.span,
+                    table,
+                );
                 continue;
             }
             let (target, settings) = match l.head.as_slice() {
@@ -1395,14 +1403,16 @@ impl<'d> Lowerer<'d> {
                 [] => continue,
             };
             let mut parts = Vec::new();
+            let mut origins = Vec::new();
             let mut ok = true;
-            let push = |e: &Expr, parts: &mut Vec<IndexPart>| match e {
+            let mut push = |e: &Expr, parts: &mut Vec<IndexPart>| match e {
                 Expr::Name(n) => {
                     parts.push(IndexPart::Column(n.text.clone()));
                     true
                 }
-                Expr::Backtick(t, _) => {
+                Expr::Backtick(t, span) => {
                     parts.push(IndexPart::Expression(t.clone()));
+                    origins.push(Origin(Some(*span)));
                     true
                 }
                 _ => false,
@@ -1434,13 +1444,14 @@ impl<'d> Lowerer<'d> {
             if !ok {
                 continue;
             }
-            self.index_entry(parts, settings.map(Vec::as_slice), l.span, table);
+            self.index_entry(parts, origins, settings.map(Vec::as_slice), l.span, table);
         }
     }
 
     fn index_entry(
         &mut self,
         parts: Vec<IndexPart>,
+        expression_origins: Vec<Origin>,
         settings: Option<&[Attr]>,
         span: Span,
         table: &mut Table,
@@ -1455,6 +1466,7 @@ impl<'d> Lowerer<'d> {
                 method: None,
                 note: None,
                 origin: Origin(Some(l_span)),
+                expression_origins,
             };
             if let Some(attrs) = settings {
                 for s in self.distinct_settings(attrs) {

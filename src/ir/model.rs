@@ -147,6 +147,8 @@ pub struct Column {
     pub nullable: Option<bool>,
     pub increment: bool,
     pub default: Option<DefaultValue>,
+    /// Where the default's value is written (the backtick text for an expression).
+    pub default_origin: Origin,
     pub checks: Vec<Check>,
     pub note: Option<String>,
     pub origin: Origin,
@@ -176,6 +178,8 @@ pub struct Index {
     pub method: Option<String>,
     pub note: Option<String>,
     pub origin: Origin,
+    /// Where each expression part is written, in the order of the expression parts.
+    pub expression_origins: Vec<Origin>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

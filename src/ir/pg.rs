@@ -1,6 +1,9 @@
 //! PostgreSQL checks on a checked schema: problems the server would reject or that would
 //! surprise, in a file the reference DBML implementation accepts. They are warnings here
 //! (`schema check`); `schema import` treats them as errors. Nothing here changes the schema.
+//! One check is an error everywhere: a backtick expression that is not exactly one SQL
+//! expression ([`crate::sql::expr::one_expression`], PostgreSQL's own parser), because nself
+//! embeds that text in statements it sends to the server.
 
 use super::codes;
 use super::model::*;
@@ -146,6 +149,7 @@ pub fn check(schema: &Schema, diags: &mut crate::diag::Diagnostics) {
         }
     }
     for t in &schema.tables {
+        check_expressions(t, diags);
         let tspan = span_of(t.origin);
         long_name(diags, "table", &t.name.name, tspan);
         long_name(diags, "schema", &t.name.schema, tspan);
@@ -240,6 +244,63 @@ pub fn check(schema: &Schema, diags: &mut crate::diag::Diagnostics) {
         check_ref(&index, r, diags);
     }
     check_required_cycles(schema, &index, diags);
+}
+
+/// Every backtick expression of `t` must be exactly one SQL expression: defaults, column and
+/// table checks, index expressions. Only backtick text is parsed, so the cost follows the
+/// number of expressions, not of tables.
+fn check_expressions(t: &Table, diags: &mut Vec<Diagnostic>) {
+    let mut one = |what: &str, text: &str, origin: Origin, fallback: Origin| {
+        if let Err(why) = crate::sql::expr::one_expression(text) {
+            let span = origin.span().or(fallback.span()).unwrap_or_default();
+            diags.push(
+                Diagnostic::error(
+                    codes::PG_NOT_ONE_EXPRESSION,
+                    format!(
+                        "the {what} of `{}` is not one SQL expression: it {why}",
+                        t.name
+                    ),
+                    span,
+                )
+                .with_label("must be exactly one SQL expression")
+                .with_help(
+                    "nself sends this text to PostgreSQL inside parentheses; write a single \
+                     expression, without `;`, `--` comments or unbalanced brackets",
+                ),
+            );
+        }
+    };
+    for c in &t.columns {
+        if let Some(DefaultValue::Expression(e)) = &c.default {
+            one(
+                &format!("default of column `{}`", c.name),
+                e,
+                c.default_origin,
+                c.origin,
+            );
+        }
+        for k in &c.checks {
+            one(
+                &format!("check of column `{}`", c.name),
+                &k.expression,
+                k.origin,
+                c.origin,
+            );
+        }
+    }
+    for k in &t.checks {
+        one("check", &k.expression, k.origin, t.origin);
+    }
+    for i in &t.indexes {
+        let exprs = i.parts.iter().filter_map(|p| match p {
+            IndexPart::Expression(e) => Some(e),
+            IndexPart::Column(_) => None,
+        });
+        for (n, e) in exprs.enumerate() {
+            let origin = i.expression_origins.get(n).copied().unwrap_or(i.origin);
+            one("index expression", e, origin, i.origin);
+        }
+    }
 }
 
 /// Tables that reference each other in a cycle through NOT NULL foreign keys can never get

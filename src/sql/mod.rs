@@ -5,6 +5,7 @@
 //! server's own functions of the same names. Nothing else in the crate may quote a name or a
 //! value by hand. It knows nothing of DBML or of the IR and never does I/O.
 
+pub mod expr;
 pub mod ident;
 pub mod keywords;
 pub mod literal;

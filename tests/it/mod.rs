@@ -16,4 +16,5 @@ mod migrate;
 mod oracle;
 mod parse_split;
 mod policy_cli;
+mod readonly;
 mod support;
