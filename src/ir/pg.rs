@@ -249,7 +249,7 @@ pub fn check(schema: &Schema, diags: &mut crate::diag::Diagnostics) {
 /// Every backtick expression of `t` must be exactly one SQL expression: defaults, column and
 /// table checks, index expressions. Only backtick text is parsed, so the cost follows the
 /// number of expressions, not of tables.
-fn check_expressions(t: &Table, diags: &mut Vec<Diagnostic>) {
+fn check_expressions(t: &Table, diags: &mut crate::diag::Diagnostics) {
     let mut one = |what: &str, text: &str, origin: Origin, fallback: Origin| {
         if let Err(why) = crate::sql::expr::one_expression(text) {
             let span = origin.span().or(fallback.span()).unwrap_or_default();
