@@ -91,7 +91,9 @@ fn list(dir: &Path) -> Result<Vec<String>, FilesError> {
     };
     let mut names: Vec<String> = entries
         .flatten()
-        .filter(|e| e.path().is_file())
+        // Not `is_file()`, which follows links: a link named `*.sql` is listed, then refused by
+        // `fsx::read_regular` with its path.
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".sql") && !n.starts_with('.'))
         .collect();
@@ -105,10 +107,10 @@ fn load(folder: &str, path: PathBuf) -> Result<SeedFile, FilesError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let label = format!("{folder}/{file_name}");
-    let bytes = std::fs::read(&path).map_err(|error| FilesError::Io {
+    let bytes = crate::fsx::read_regular(&path).map_err(|error| FilesError::Io {
         doing: format!("reading seed {label}:"),
         path: path.clone(),
-        error,
+        error: error.into(),
     })?;
     let text = String::from_utf8(bytes).map_err(|_| {
         FilesError::Problems(vec![FileProblem {
@@ -192,13 +194,15 @@ pub fn run(client: &mut postgres::Client, seed: &SeedFile) -> Result<i64, Migrat
     let mut tx = client
         .transaction()
         .map_err(|e| MigrateError::db("starting a transaction", &e))?;
-    runner::run_steps(&mut tx, &seed.label(), &seed.text, &seed.steps).map_err(|error| {
-        MigrateError::Statement {
-            what: format!("seed {}", seed.label()),
-            error,
-            dirty: false,
-        }
-    })?;
+    let mut guard = runner::TxGuard::new();
+    runner::run_steps(
+        &mut tx,
+        &seed.label(),
+        &seed.text,
+        &seed.steps,
+        Some(&mut guard),
+    )
+    .map_err(|e| e.into_error(&format!("seed {}", seed.label()), false, false))?;
     tx.commit()
         .map_err(|e| MigrateError::db(&format!("committing seed {}", seed.label()), &e))?;
     Ok(i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX))

@@ -561,7 +561,9 @@ fn settle(
 ) -> Result<(), Failure> {
     let interrupted = matches!(
         result,
-        Err(MigrateError::Statement { .. } | MigrateError::Db { .. })
+        Err(MigrateError::Statement { .. }
+            | MigrateError::Escaped { .. }
+            | MigrateError::Db { .. })
     );
     if format == Format::Human && interrupted {
         println!("Failed");

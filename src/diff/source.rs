@@ -89,6 +89,51 @@ pub fn recreate_new_values(
     Ok(())
 }
 
+/// Rewrites every sequence of `schemas` (identity columns' too) in `tx`, keeping its exact
+/// state, so that what the pending migrations do to it is undone by the rollback.
+///
+/// `nextval` and `setval` are not transactional: a rollback keeps what they did. But since
+/// PostgreSQL 10 an `ALTER SEQUENCE` that changes a parameter gives the sequence a new storage
+/// file in the transaction, holding a copy of its state (`last_value`, `is_called`), and what
+/// later `nextval`/`setval` calls of the transaction write there disappears with the file on
+/// rollback. `INCREMENT BY` its current increment changes nothing else. So each sequence gets
+/// `ALTER SEQUENCE … INCREMENT BY <its increment>` before any pending migration runs.
+/// Cost: `ALTER SEQUENCE` takes a SHARE ROW EXCLUSIVE lock on each sequence until the dry
+/// run's rollback, so concurrent `nextval` on those sequences waits for the dry run; the wait
+/// for the lock is bounded by the session's `lock_timeout`. Only done when a pending migration
+/// is about to run; needs ownership of the sequences (as the migrations themselves usually do).
+pub fn pin_sequences(tx: &mut postgres::Transaction<'_>, schemas: &[String]) -> Result<(), String> {
+    let fail = |e: postgres::Error| {
+        format!(
+            "pinning the managed schemas' sequences so that the dry run cannot move them: {}",
+            runner::server_message(&e)
+        )
+    };
+    let rows = tx
+        .query(
+            "SELECT n.nspname::text, c.relname::text, s.seqincrement \
+               FROM pg_catalog.pg_sequence s \
+               JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid \
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+              WHERE n.nspname = ANY($1::text[]) AND c.relpersistence <> 't' \
+              ORDER BY 1, 2",
+            &[&schemas],
+        )
+        .map_err(fail)?;
+    let mut sql = String::new();
+    for r in &rows {
+        let name = crate::sql::QualifiedName::new(r.get::<_, String>(0), r.get::<_, String>(1));
+        let increment: i64 = r.get(2);
+        sql.push_str(&format!(
+            "ALTER SEQUENCE {name} INCREMENT BY {increment};\n"
+        ));
+    }
+    if !sql.is_empty() {
+        tx.batch_execute(&sql).map_err(fail)?;
+    }
+    Ok(())
+}
+
 /// The managed schemas of `db` read inside `tx`, after running the UP section of every
 /// pending migration in `files` there. The caller rolls `tx` back, so nothing is applied; the
 /// point is that importing twice before migrating does not produce the same migration twice.
@@ -105,6 +150,8 @@ pub fn live_with_pending(
         Err(e) => return Err(LiveError::Database(e.to_string())),
     };
     let mut ran = Vec::new();
+    let mut guard = runner::TxGuard::new();
+    let mut sequences_pinned = false;
     for entry in runner::plan(files, &rows) {
         let Some(file) = entry.file else { continue };
         if entry.status != Status::Pending {
@@ -117,12 +164,28 @@ pub fn live_with_pending(
                 file.file_name
             )));
         }
-        runner::run_steps(tx, &file.file_name, &file.text, &file.up.steps).map_err(|e| {
-            LiveError::Pending(format!(
+        if !sequences_pinned {
+            pin_sequences(tx, schemas).map_err(LiveError::Database)?;
+            sequences_pinned = true;
+        }
+        runner::run_steps(
+            tx,
+            &file.file_name,
+            &file.text,
+            &file.up.steps,
+            Some(&mut guard),
+        )
+        .map_err(|e| match e {
+            runner::StepError::Failed(e) => LiveError::Pending(format!(
                 "pending migration {} fails, so the import cannot tell what it would change: {e}; \
                  fix it, or remove it, and import again",
                 file.file_name
-            ))
+            )),
+            runner::StepError::Escaped(e) => LiveError::Pending(format!(
+                "pending migration {} ended the provisional transaction at {}:{} (the statements \
+                 before it MAY BE COMMITTED: check the database by hand); nothing after it ran",
+                file.file_name, e.file, e.line
+            )),
         })?;
         ran.push(file.id());
         recreate_new_values(tx, schemas).map_err(|e| {

@@ -193,8 +193,23 @@ fn hostile_names_are_quoted_and_cannot_forge_a_marker() {
         text.contains("ADD COLUMN \"x\"\"; DROP TABLE t; --\" text;"),
         "{text}"
     );
-    // The note's line break would put a `-- DOWN` marker inside a string literal: refused.
-    assert!(migration::verify("002_x.sql", &text, &planned[0]).is_err());
+    // The note's `-- DOWN` line is inside a string literal, which the server's scanner (and so
+    // the runner) reads as text, not as a marker: the file reads back as exactly its
+    // statements, the note's text intact.
+    migration::verify("002_x.sql", &text, &planned[0]).unwrap();
+    let parsed = crate::migrate::file::parse("002_x.sql", &text).unwrap();
+    let up: Vec<String> = parsed
+        .up
+        .steps
+        .iter()
+        .map(|s| format!("{};", s.sql))
+        .collect();
+    assert_eq!(up, planned[0].up, "{text}");
+    assert!(
+        up.iter()
+            .any(|s| s.contains("line\n-- DOWN\nDROP TABLE t;")),
+        "{up:#?}"
+    );
 }
 
 #[test]

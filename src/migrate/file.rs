@@ -6,7 +6,9 @@
 //! file, so a user fixes them all in one go; nothing here guesses. This module reads files and
 //! never touches a database.
 
-use super::script::{self, Statement, TxControl};
+use super::script::{self, Kind, Statement, TxControl};
+use crate::fsx::OpenError;
+use pg_query::protobuf::Token;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -172,7 +174,9 @@ pub fn discover(dir: &Path) -> Result<Vec<Migration>, FilesError> {
             error,
         })?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !name.ends_with(".sql") || entry.path().is_dir() {
+        // `symlink_metadata`: a link to a folder is not skipped as a folder but refused below.
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if name.starts_with('.') || !name.ends_with(".sql") || is_dir {
             continue;
         }
         names.push(name);
@@ -193,11 +197,25 @@ pub fn discover(dir: &Path) -> Result<Vec<Migration>, FilesError> {
                 continue;
             }
         };
-        let bytes = std::fs::read(&path).map_err(|error| FilesError::Io {
-            doing: format!("reading migration {file_name}:"),
-            path: path.clone(),
-            error,
-        })?;
+        let bytes = match crate::fsx::read_regular(&path) {
+            Ok(b) => b,
+            Err(e @ (OpenError::Symlink | OpenError::NotRegular)) => {
+                // Refused with its path, before anything runs; its target is never read.
+                problems.push(FileProblem {
+                    file: file_name.clone(),
+                    line: None,
+                    message: format!("{} {e}; replace it with the file itself", path.display()),
+                });
+                continue;
+            }
+            Err(OpenError::Io(error)) => {
+                return Err(FilesError::Io {
+                    doing: format!("reading migration {file_name}:"),
+                    path: path.clone(),
+                    error,
+                })
+            }
+        };
         let checksum = sha256_hex(&bytes);
         let Ok(text) = String::from_utf8(bytes) else {
             problems.push(FileProblem {
@@ -256,24 +274,68 @@ pub struct Parsed {
 enum Marker {
     Up,
     Down,
+    NoTransaction,
 }
 
-/// `-- UP` / `-- DOWN` (case-insensitive, blanks allowed around and inside).
-fn marker(line: &str) -> Option<Marker> {
-    let rest = line.trim().strip_prefix("--")?.trim();
+/// What a whole-line `--` comment says: `-- UP` / `-- DOWN` (case-insensitive, blanks allowed
+/// around) or the `-- nself:no-transaction` directive.
+fn marker(comment: &str) -> Option<Marker> {
+    let rest = comment.strip_prefix("--")?.trim();
     if rest.eq_ignore_ascii_case("up") {
         Some(Marker::Up)
     } else if rest.eq_ignore_ascii_case("down") {
         Some(Marker::Down)
+    } else if rest.eq_ignore_ascii_case(NO_TRANSACTION) {
+        Some(Marker::NoTransaction)
     } else {
         None
     }
 }
 
-fn is_no_transaction(line: &str) -> bool {
-    line.trim()
-        .strip_prefix("--")
-        .is_some_and(|r| r.trim().eq_ignore_ascii_case(NO_TRANSACTION))
+/// The byte length of a UTF-8 byte order mark at the start of `text` (psql skips it), else 0.
+pub fn bom_len(text: &str) -> usize {
+    if text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    }
+}
+
+/// The markers and directives of `text`: `--` comment tokens of the server's own scanner
+/// (so never inside a string, a quoted name, a dollar quote or a block comment) that are
+/// alone on their line. Each with its line, the offset of its line's start and the offset
+/// just after its line.
+fn markers(
+    file: &str,
+    text: &str,
+    from: usize,
+) -> Result<Vec<(Marker, usize, usize, usize)>, FileProblem> {
+    let toks = script::tokens(&text[from..]).map_err(|e| FileProblem {
+        file: file.to_string(),
+        line: Some(script::line_of(text, from + e.offset)),
+        message: format!("syntax error: {}", e.message),
+    })?;
+    let mut out = Vec::new();
+    let (mut line, mut counted) = (1usize, 0usize);
+    for t in toks.iter().filter(|t| t.token == Token::SqlComment) {
+        let (start, end) = (from + t.start, from + t.end);
+        let Some(m) = text.get(start..end).and_then(marker) else {
+            continue;
+        };
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let before = &text[line_start..start];
+        if !before.trim_start_matches('\u{feff}').trim().is_empty() {
+            continue; // `SELECT 1; -- UP` is a comment, not a marker
+        }
+        line += text.as_bytes()[counted..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        counted = start;
+        let after = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+        out.push((m, line, line_start, after));
+    }
+    Ok(out)
 }
 
 /// Parses a migration's text: markers, directive, statements. `file` names it in problems.
@@ -284,21 +346,20 @@ pub fn parse(file: &str, text: &str) -> Result<Parsed, Vec<FileProblem>> {
         message,
     };
     let mut problems = Vec::new();
+    let from = bom_len(text);
+    let found = markers(file, text, from).map_err(|p| vec![p])?;
     let mut up_marker: Option<(usize, usize)> = None; // (line, byte offset after the line)
     let mut down_marker: Option<(usize, usize, usize)> = None; // (line, start, after)
     let mut no_transaction = false;
-    let mut offset = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let n = i + 1;
-        let after = offset + line.len();
-        match marker(line) {
-            Some(Marker::Up) if up_marker.is_some() => {
+    for (m, n, line_start, after) in found {
+        match m {
+            Marker::Up if up_marker.is_some() => {
                 problems.push(problem(Some(n), "a second `-- UP` marker".into()))
             }
-            Some(Marker::Down) if down_marker.is_some() => {
+            Marker::Down if down_marker.is_some() => {
                 problems.push(problem(Some(n), "a second `-- DOWN` marker".into()))
             }
-            Some(Marker::Up) => {
+            Marker::Up => {
                 if down_marker.is_some() {
                     problems.push(problem(
                         Some(n),
@@ -307,17 +368,12 @@ pub fn parse(file: &str, text: &str) -> Result<Parsed, Vec<FileProblem>> {
                 }
                 up_marker = Some((n, after));
             }
-            Some(Marker::Down) => down_marker = Some((n, offset, after)),
-            None => {
-                if is_no_transaction(line) {
-                    no_transaction = true;
-                }
-            }
+            Marker::Down => down_marker = Some((n, line_start, after)),
+            Marker::NoTransaction => no_transaction = true,
         }
-        offset = after;
     }
     let (up_range, down_range) = match (up_marker, down_marker) {
-        (None, None) => ((0, text.len()), None),
+        (None, None) => ((from, text.len()), None),
         (Some((_, up)), None) => ((up, text.len()), None),
         (Some((_, up)), Some((_, down_start, down))) => {
             ((up, down_start.max(up)), Some((down, text.len())))
@@ -357,7 +413,14 @@ pub fn parse(file: &str, text: &str) -> Result<Parsed, Vec<FileProblem>> {
 /// A whole file as one transactional section (seed files have no markers). Empty is fine.
 pub fn body(file: &str, text: &str) -> Result<Section, Vec<FileProblem>> {
     let mut problems = Vec::new();
-    let s = section(file, text, (0, text.len()), false, "file", &mut problems);
+    let s = section(
+        file,
+        text,
+        (bom_len(text), text.len()),
+        false,
+        "file",
+        &mut problems,
+    );
     if problems.is_empty() {
         Ok(s)
     } else {
@@ -379,7 +442,20 @@ fn section(
     problems: &mut Vec<FileProblem>,
 ) -> Section {
     let body = &text[start..end];
-    let statements: Vec<Statement> = script::split(body);
+    let statements: Vec<Statement> = match script::split(body) {
+        Ok(s) => s,
+        Err(e) => {
+            problems.push(FileProblem {
+                file: file.to_string(),
+                line: Some(script::line_of(text, start + e.offset)),
+                message: format!(
+                    "syntax error in the {which} section: {} (nothing was run)",
+                    e.message
+                ),
+            });
+            return Section::default();
+        }
+    };
     // Statements come in order, so their lines are counted incrementally (one pass over the
     // text, not one per statement).
     let mut lines = vec![0usize; statements.len()];
@@ -424,7 +500,7 @@ fn section(
         match s.transaction_control() {
             Some(TxControl::Begin) if wrapped && i == 0 => {
                 own_transaction = true;
-                if let Some(options) = begin_options(s, sql) {
+                if let Some(options) = begin_options(s, body) {
                     steps.push(step(i, s, format!("SET TRANSACTION {options}")));
                 }
             }
@@ -450,25 +526,13 @@ fn section(
 }
 
 /// The transaction modes of `BEGIN [WORK | TRANSACTION] modes` / `START TRANSACTION modes`.
-fn begin_options<'a>(s: &Statement, sql: &'a str) -> Option<&'a str> {
-    let skip = match (
-        s.words.first().map(String::as_str),
-        s.words.get(1).map(String::as_str),
-    ) {
-        (Some("BEGIN"), Some("WORK" | "TRANSACTION")) => 2,
-        (Some("BEGIN"), _) => 1,
-        _ => 2, // START TRANSACTION
-    };
-    let mut rest = sql;
-    for _ in 0..skip {
-        rest = rest.trim_start();
-        let word_len = rest
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(rest.len());
-        rest = &rest[word_len..];
+fn begin_options<'a>(s: &Statement, body: &'a str) -> Option<&'a str> {
+    match s.kind {
+        Kind::Begin {
+            modes: Some((a, b)),
+        } => body.get(a..b).map(str::trim).filter(|m| !m.is_empty()),
+        _ => None,
     }
-    let rest = rest.trim();
-    (!rest.is_empty()).then_some(rest)
 }
 
 /// The next migration version in `dir` and the width its number is written with (at least 3),

@@ -16,7 +16,7 @@ pub mod script;
 pub mod tracking;
 
 pub use file::{discover, FileProblem, FilesError, Migration, Section, Step};
-pub use runner::{Entry, Progress, Runner, Settings, Status};
+pub use runner::{Entry, Progress, Runner, Settings, Status, StepError, TxGuard};
 pub use tracking::{Applied, TableName, Tracking};
 
 use std::fmt;
@@ -84,6 +84,14 @@ pub enum MigrateError {
         /// The migration ran outside a transaction and is now marked dirty.
         dirty: bool,
     },
+    /// A statement ended the transaction the runner opened (committed or rolled back on its
+    /// own): the statements before it may be committed. Never reported as "nothing applied".
+    Escaped {
+        what: String,
+        error: Box<StatementError>,
+        /// The migration was recorded dirty in the tracking table.
+        recorded_dirty: bool,
+    },
     Tracking {
         message: String,
     },
@@ -128,6 +136,30 @@ impl fmt::Display for MigrateError {
                         "\nNothing of it was applied: its transaction was rolled back."
                     )
                 }
+            }
+            MigrateError::Escaped {
+                what,
+                error,
+                recorded_dirty,
+            } => {
+                write!(f, "{what} stopped at {error}")?;
+                write!(
+                    f,
+                    "\nThis statement ended the transaction nself opened for it (it committed or \
+                     rolled back on its own), so the statements before it MAY BE COMMITTED; the \
+                     statements after it did not run."
+                )?;
+                if *recorded_dirty {
+                    write!(
+                        f,
+                        " It is marked dirty. Check the database by hand, then run `nself db \
+                         migrate repair` (to mark it applied) or `nself db migrate repair \
+                         --mark-pending V` (to run it again)."
+                    )?;
+                } else {
+                    write!(f, " Check the database by hand before running anything else.")?;
+                }
+                Ok(())
             }
             MigrateError::Tracking { message } => f.write_str(message),
             MigrateError::Blocked { reasons, next } => {

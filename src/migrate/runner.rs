@@ -2,9 +2,10 @@
 //! modified, missing, dirty), `up`, `down`, `repair`, and dropping the managed schemas' objects
 //! for `fresh`.
 //!
-//! Each statement is sent on its own (simple query protocol), so the first failure stops
-//! everything and is reported at its file line, and the server's error position is mapped to
-//! a column. A transactional migration runs as `BEGIN; statements; INSERT tracking row;
+//! Each statement is sent on its own through the extended protocol (which refuses more than one
+//! statement per message), so the first failure stops everything and is reported at its file
+//! line, and the server's error position is mapped to a column. Inside a transaction the runner
+//! opened, a [`TxGuard`] proves after every statement that the transaction is still the same. A transactional migration runs as `BEGIN; statements; INSERT tracking row;
 //! COMMIT`; anything failing rolls all of it back. A `-- nself:no-transaction` migration is
 //! recorded dirty first, runs statement by statement, and is marked clean at the end.
 
@@ -176,19 +177,157 @@ pub fn locate(file: &str, text: &str, step: &Step, e: &postgres::Error) -> State
     }
 }
 
-/// Sends a section's statements one by one; the first failure stops.
+/// Why a section stopped.
+#[derive(Debug)]
+pub enum StepError {
+    /// The server rejected a statement.
+    Failed(Box<StatementError>),
+    /// A statement ended the transaction the runner opened (it committed or rolled back on
+    /// its own): what ran before it may be committed.
+    Escaped(Box<StatementError>),
+}
+
+impl StepError {
+    /// The runner's error for it: `what` names the migration or seed; `dirty` says whether a
+    /// failed statement leaves the migration dirty (outside a transaction); `recorded` whether
+    /// an escaped migration was recorded dirty in the tracking table.
+    pub fn into_error(self, what: &str, dirty: bool, recorded: bool) -> MigrateError {
+        match self {
+            StepError::Failed(error) => MigrateError::Statement {
+                what: what.to_string(),
+                error,
+                dirty,
+            },
+            StepError::Escaped(error) => MigrateError::Escaped {
+                what: what.to_string(),
+                error,
+                recorded_dirty: recorded,
+            },
+        }
+    }
+
+    pub fn statement(&self) -> &StatementError {
+        match self {
+            StepError::Failed(e) | StepError::Escaped(e) => e,
+        }
+    }
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::Failed(e) => e.fmt(f),
+            StepError::Escaped(e) => write!(
+                f,
+                "{e}\nthis statement ended the transaction nself opened (it committed or rolled \
+                 back on its own)"
+            ),
+        }
+    }
+}
+
+/// Proof that the transaction the runner opened is still the one open: its transaction id,
+/// taken (which assigns one) before the first statement of the section that is not a leading
+/// `SET TRANSACTION` (which must come before any query), and compared with
+/// `txid_current_if_assigned()` after every statement. A statement that commits or rolls
+/// back leaves no id assigned (or another one), so it cannot go unnoticed.
+#[derive(Debug, Default)]
+pub struct TxGuard {
+    xid: Option<i64>,
+}
+
+impl TxGuard {
+    pub fn new() -> TxGuard {
+        TxGuard { xid: None }
+    }
+
+    fn take(&mut self, client: &mut impl GenericClient) -> Result<(), postgres::Error> {
+        if self.xid.is_none() {
+            let id: i64 = client.query_one("SELECT txid_current()", &[])?.get(0);
+            self.xid = Some(id);
+        }
+        Ok(())
+    }
+
+    /// Whether the transaction is still the one taken.
+    fn holds(&self, client: &mut impl GenericClient) -> Result<bool, postgres::Error> {
+        let Some(xid) = self.xid else {
+            return Ok(true);
+        };
+        let now: Option<i64> = client
+            .query_one("SELECT txid_current_if_assigned()", &[])?
+            .get(0);
+        Ok(now == Some(xid))
+    }
+}
+
+/// `SET TRANSACTION …` (the runner's replacement for a file's `BEGIN` with modes): it must
+/// run before any query of the transaction, so before the guard takes its id. One statement
+/// (the extended protocol refuses more) that starts so cannot end a transaction.
+fn sets_transaction_modes(sql: &str) -> bool {
+    let mut w = sql.split_ascii_whitespace();
+    w.next().is_some_and(|x| x.eq_ignore_ascii_case("SET"))
+        && w.next()
+            .is_some_and(|x| x.eq_ignore_ascii_case("TRANSACTION"))
+}
+
+/// Sends one statement through the extended protocol (Parse/Bind/Execute with the unnamed
+/// statement), which the server refuses when the text holds more than one statement: what
+/// runs is exactly the statement the splitter found. Rows are read and dropped one by one.
+pub fn send(client: &mut impl GenericClient, sql: &str) -> Result<(), postgres::Error> {
+    use postgres::fallible_iterator::FallibleIterator;
+    let none: [(&(dyn postgres::types::ToSql + Sync), postgres::types::Type); 0] = [];
+    let mut rows = client.query_typed_raw(sql, none)?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+/// Sends a section's statements one by one; the first failure stops. With a `guard` (inside a
+/// transaction the runner opened), every statement is checked not to have ended it.
 pub fn run_steps(
     client: &mut impl GenericClient,
     file: &str,
     text: &str,
     steps: &[Step],
-) -> Result<(), Box<StatementError>> {
+    mut guard: Option<&mut TxGuard>,
+) -> Result<(), StepError> {
+    let own =
+        |step: &Step, e: postgres::Error| StepError::Failed(Box::new(locate(file, text, step, &e)));
     for step in steps {
-        client
-            .batch_execute(&step.sql)
-            .map_err(|e| Box::new(locate(file, text, step, &e)))?;
+        if let Some(g) = guard.as_deref_mut() {
+            if g.xid.is_none() && !sets_transaction_modes(&step.sql) {
+                g.take(client).map_err(|e| own(step, e))?;
+            }
+        }
+        send(client, &step.sql).map_err(|e| own(step, e))?;
+        if let Some(g) = guard.as_deref() {
+            let holds = g.holds(client).map_err(|e| own(step, e))?;
+            if !holds {
+                let mut error = locate_step(file, text, step);
+                error.message = "this statement ended the transaction nself opened".into();
+                return Err(StepError::Escaped(Box::new(error)));
+            }
+        }
     }
     Ok(())
+}
+
+/// A step's place in its file, without a server error.
+fn locate_step(file: &str, text: &str, step: &Step) -> StatementError {
+    StatementError {
+        file: file.to_string(),
+        line: step.line,
+        column: None,
+        source_line: text
+            .lines()
+            .nth(step.line.saturating_sub(1))
+            .unwrap_or("")
+            .to_string(),
+        message: String::new(),
+        code: None,
+        detail: None,
+        hint: None,
+    }
 }
 
 fn ms_since(start: Instant) -> i64 {
@@ -342,10 +481,6 @@ impl<'c> Runner<'c> {
                 .map(|r| r.raw_version)
                 .unwrap_or_else(|| m.version_text.clone())
         };
-        let failed = |dirty: bool| {
-            let what = what.clone();
-            move |error| MigrateError::Statement { what, error, dirty }
-        };
         let t = self.tracking.clone();
         let start = Instant::now();
         if m.no_transaction {
@@ -354,7 +489,8 @@ impl<'c> Runner<'c> {
             } else {
                 t.update(self.client, &raw, &m.checksum, None, false)?;
             }
-            run_steps(self.client, &m.file_name, &m.text, steps).map_err(failed(true))?;
+            run_steps(self.client, &m.file_name, &m.text, steps, None)
+                .map_err(|e| e.into_error(&what, true, true))?;
             let ms = ms_since(start);
             if up {
                 t.update(self.client, &raw, &m.checksum, Some(ms), true)?;
@@ -367,7 +503,29 @@ impl<'c> Runner<'c> {
             .client
             .transaction()
             .map_err(|e| MigrateError::db("starting a transaction", &e))?;
-        run_steps(&mut tx, &m.file_name, &m.text, steps).map_err(failed(false))?;
+        let mut guard = TxGuard::new();
+        if let Err(e) = run_steps(&mut tx, &m.file_name, &m.text, steps, Some(&mut guard)) {
+            if let StepError::Escaped(_) = e {
+                // Something of the migration may be committed: record it dirty (outside the
+                // ended transaction) so that nothing runs on top of it until someone looked.
+                drop(tx);
+                let recorded = if up {
+                    t.insert(self.client, &raw, &m.name, &m.checksum, None, false)
+                } else {
+                    t.update(self.client, &raw, &m.checksum, None, false)
+                };
+                return Err(e.into_error(&what, false, recorded.is_ok()));
+            }
+            return Err(e.into_error(&what, false, false));
+        }
+        if !guard
+            .holds(&mut tx)
+            .map_err(|e| MigrateError::db("checking the transaction", &e))?
+        {
+            return Err(MigrateError::Tracking {
+                message: format!("{what}: the transaction ended before its tracking row"),
+            });
+        }
         let ms = ms_since(start);
         if up {
             t.insert(&mut tx, &raw, &m.name, &m.checksum, Some(ms), true)?;
@@ -421,16 +579,18 @@ impl<'c> Runner<'c> {
             .client
             .transaction()
             .map_err(|e| MigrateError::db("starting the update transaction", &e))?;
+        let mut guard = TxGuard::new();
         for m in &pending {
             progress(Progress::Applying(m));
             let start = Instant::now();
-            run_steps(&mut tx, &m.file_name, &m.text, &m.up.steps).map_err(|error| {
-                MigrateError::Statement {
-                    what: format!("migration {}", m.id()),
-                    error,
-                    dirty: false,
-                }
-            })?;
+            run_steps(
+                &mut tx,
+                &m.file_name,
+                &m.text,
+                &m.up.steps,
+                Some(&mut guard),
+            )
+            .map_err(|e| e.into_error(&format!("migration {}", m.id()), false, false))?;
             after_each(&mut tx)?;
             let ms = ms_since(start);
             self.tracking.insert(
@@ -444,6 +604,14 @@ impl<'c> Runner<'c> {
             progress(Progress::Applied(m, ms));
         }
         verify(&mut tx)?;
+        if !guard
+            .holds(&mut tx)
+            .map_err(|e| MigrateError::db("checking the update transaction", &e))?
+        {
+            return Err(MigrateError::Tracking {
+                message: "the update's transaction ended before it was committed; it is not committed by nself".into(),
+            });
+        }
         tx.commit()
             .map_err(|e| MigrateError::db("committing the update", &e))?;
         Ok(pending)

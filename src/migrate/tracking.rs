@@ -306,25 +306,50 @@ impl Tracking {
 
 /// Takes the runners' session lock, waiting for another runner if one holds it (bounded by
 /// the session's `lock_timeout`, when set). `waiting` is called once before a wait.
+///
+/// The wait polls `pg_try_advisory_lock` (with a backoff from 5 ms up to 100 ms) instead of
+/// blocking in `pg_advisory_lock`: a blocked query keeps a transaction and a snapshot open
+/// for as long as it waits, and the lock holder's `CREATE INDEX CONCURRENTLY` waits for every
+/// such transaction to end, which the server reports as a deadlock. Between polls this session
+/// has no transaction at all.
 pub fn lock(client: &mut postgres::Client, waiting: &mut dyn FnMut()) -> Result<(), MigrateError> {
-    let got: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
-        .map_err(db("taking the migration lock"))?
-        .get(0);
-    if got {
+    if try_lock(client)? {
         return Ok(());
     }
     waiting();
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
-        .map_err(|e| {
-            if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
-                MigrateError::LockTimeout
-            } else {
-                MigrateError::db("waiting for the migration lock", &e)
+    // The session's lock_timeout in milliseconds (0: wait for ever), as the server reads it.
+    let timeout_ms: i64 = client
+        .query_one(
+            "SELECT setting::bigint FROM pg_catalog.pg_settings WHERE name = 'lock_timeout'",
+            &[],
+        )
+        .map_err(db("reading lock_timeout"))?
+        .get(0);
+    let deadline = (timeout_ms > 0).then(|| {
+        std::time::Instant::now() + std::time::Duration::from_millis(timeout_ms.unsigned_abs())
+    });
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        if let Some(d) = deadline {
+            let now = std::time::Instant::now();
+            if now >= d {
+                return Err(MigrateError::LockTimeout);
             }
-        })?;
-    Ok(())
+            pause = pause.min(d - now);
+        }
+        std::thread::sleep(pause);
+        if try_lock(client)? {
+            return Ok(());
+        }
+        pause = (pause * 2).min(std::time::Duration::from_millis(100));
+    }
+}
+
+fn try_lock(client: &mut postgres::Client) -> Result<bool, MigrateError> {
+    Ok(client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+        .map_err(db("taking the migration lock"))?
+        .get(0))
 }
 
 pub fn unlock(client: &mut postgres::Client) -> Result<(), MigrateError> {

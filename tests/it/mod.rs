@@ -13,6 +13,7 @@ mod diff_cli;
 mod fuzz_regressions;
 mod local_cluster;
 mod migrate;
+mod migrate_safety;
 mod oracle;
 mod parse_split;
 mod policy_cli;
