@@ -251,6 +251,11 @@ impl Owned {
         remove_if_same(&self.path, self.id);
     }
 
+    /// The file's (device, inode).
+    pub fn id(&self) -> (u64, u64) {
+        self.id
+    }
+
     /// The same file under another name (after a hard link).
     pub fn at(&self, path: &Path) -> Owned {
         Owned {

@@ -90,6 +90,9 @@ pub fn is_gzip(path: &Path) -> Result<bool, BackupError> {
 pub struct Checked {
     pub path: PathBuf,
     pub gzip: bool,
+    pub format: Format,
+    /// The pg_restore that converts a custom-format archive (the same one for check and run).
+    pub pg_restore: Option<PathBuf>,
     pub size: u64,
     /// SHA-256 of the bytes that were checked: the restore feeds psql only these bytes.
     pub sha256: String,
@@ -98,19 +101,58 @@ pub struct Checked {
     pub summary: script::Summary,
 }
 
-/// Reads the file (decompressing on the fly) through the validator; `out` gets what psql
-/// would get. Returns the raw bytes' size and SHA-256, and the validator's verdict.
+/// How a backup file is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Plain,
+    Gzip,
+    /// `pg_dump -Fc` (magic `PGDMP`): turned into a script by `pg_restore --file=-`.
+    Custom,
+}
+
+impl Format {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Format::Plain => "plain SQL",
+            Format::Gzip => "gzip",
+            Format::Custom => "pg_dump custom format",
+        }
+    }
+}
+
+/// Reads the file (decompressing on the fly, or through `pg_restore --file=-` for the custom
+/// format) through the validator; `out` gets what psql would get. Returns the format, the raw
+/// bytes' size and SHA-256, and the validator's verdict.
 fn stream(
     path: &Path,
+    pg_restore: Option<&Path>,
     out: &mut dyn FnMut(&[u8], script::Action, bool) -> std::io::Result<()>,
-) -> Result<(bool, u64, String, Result<script::Summary, script::Refusal>), StreamError> {
+) -> Result<
+    (
+        Format,
+        u64,
+        String,
+        Result<script::Summary, script::Refusal>,
+    ),
+    StreamError,
+> {
     let mut f = crate::fsx::open_regular(path)
         .map_err(|e| StreamError::Open(super::open_error(path, e)))?;
     let m = magic(&mut f).map_err(StreamError::Read)?;
-    let gzip = m.starts_with(&[0x1f, 0x8b]);
+    let format = if m.starts_with(&[0x1f, 0x8b]) {
+        Format::Gzip
+    } else if m.starts_with(b"PGDMP") {
+        Format::Custom
+    } else {
+        Format::Plain
+    };
     f.seek(SeekFrom::Start(0)).map_err(StreamError::Read)?;
+    if format == Format::Custom {
+        let (size, sha, verdict) = through_pg_restore(f, pg_restore, out)?;
+        return Ok((format, size, sha, verdict));
+    }
     let mut raw = Hashing::new(BufReader::with_capacity(BUFFER, f));
-    let verdict = if gzip {
+    let verdict = if format == Format::Gzip {
         let mut sql = BufReader::with_capacity(BUFFER, MultiGzDecoder::new(&mut raw));
         script::validate(&mut sql, out)
     } else {
@@ -121,7 +163,74 @@ fn stream(
     // Whatever the validator did not need is still part of the file.
     std::io::copy(&mut raw, &mut std::io::sink()).map_err(StreamError::Read)?;
     let (size, sha) = raw.done();
-    Ok((gzip, size, sha, verdict))
+    Ok((format, size, sha, verdict))
+}
+
+/// A custom-format archive as the script `pg_restore --file=-` makes of it, validated like any
+/// plain script. The archive reaches pg_restore through a pipe from this process (hashed on the
+/// way), so the bytes converted are the bytes hashed.
+#[allow(clippy::type_complexity)]
+fn through_pg_restore(
+    f: File,
+    pg_restore: Option<&Path>,
+    out: &mut dyn FnMut(&[u8], script::Action, bool) -> std::io::Result<()>,
+) -> Result<(u64, String, Result<script::Summary, script::Refusal>), StreamError> {
+    let Some(tool) = pg_restore else {
+        return Err(StreamError::Open(BackupError::Tool {
+            doing: "looking for pg_restore".into(),
+            message: "the backup is in pg_dump's custom format, which needs pg_restore; install \
+                      the PostgreSQL client (Debian/Ubuntu: apt-get install postgresql-client)"
+                .into(),
+        }));
+    };
+    let mut child = Command::new(tool)
+        .arg("--file=-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            StreamError::Open(BackupError::io(format!("starting {}", tool.display()))(e))
+        })?;
+    let errors = collect_stderr(&mut child);
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(StreamError::Read(std::io::Error::other(
+            "pg_restore has no pipes",
+        )));
+    };
+    let feeder = std::thread::spawn(move || -> std::io::Result<(u64, String)> {
+        let mut raw = Hashing::new(BufReader::with_capacity(BUFFER, f));
+        match std::io::copy(&mut raw, &mut stdin) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(e) => return Err(e),
+        }
+        drop(stdin);
+        std::io::copy(&mut raw, &mut std::io::sink())?;
+        Ok(raw.done())
+    });
+    let mut sql = BufReader::with_capacity(BUFFER, stdout);
+    let verdict = script::validate(&mut sql, out);
+    if verdict.is_err() || matches!(verdict, Ok(Err(_))) {
+        let _ = child.kill();
+    }
+    let _ = std::io::copy(&mut sql, &mut std::io::sink());
+    let status = child.wait().map_err(StreamError::Read)?;
+    let messages = errors.join().unwrap_or_default();
+    let hashed = feeder
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the reading thread failed")));
+    let verdict = verdict.map_err(StreamError::Read)?;
+    let (size, sha) = hashed.map_err(StreamError::Read)?;
+    if verdict.is_ok() && !status.success() {
+        return Err(StreamError::Read(std::io::Error::other(format!(
+            "pg_restore could not read it ({status}): {}",
+            messages.trim()
+        ))));
+    }
+    Ok((size, sha, verdict))
 }
 
 enum StreamError {
@@ -135,10 +244,10 @@ enum StreamError {
 /// only what a database dump is ([`script`]: no psql meta-command, no transaction control, COPY
 /// only from stdin). A file without metadata must also be a complete pg_dump script carrying
 /// pg_dump's own `\restrict` protection.
-pub fn check(path: &Path) -> Result<Checked, BackupError> {
+pub fn check(path: &Path, pg_restore: Option<&Path>) -> Result<Checked, BackupError> {
     let shown = path.display().to_string();
     let metadata = read_meta(path)?;
-    let (gzip, size, sha256, verdict) = match stream(path, &mut |_, _, _| Ok(())) {
+    let (format, size, sha256, verdict) = match stream(path, pg_restore, &mut |_, _, _| Ok(())) {
         Ok(x) => x,
         Err(StreamError::Open(e)) => return Err(e),
         Err(StreamError::Read(e)) => {
@@ -182,7 +291,9 @@ pub fn check(path: &Path) -> Result<Checked, BackupError> {
     }
     Ok(Checked {
         path: path.to_path_buf(),
-        gzip,
+        gzip: format == Format::Gzip,
+        format,
+        pg_restore: pg_restore.map(Path::to_path_buf),
         size,
         sha256,
         metadata,
@@ -293,24 +404,28 @@ pub fn run(
             write_failed = Some(e);
             None
         }
-        Ok(()) => Some(stream(&backup.path, &mut |bytes, action, ends| {
-            let r = (|| -> std::io::Result<()> {
-                if action == script::Action::Keep {
-                    stdin.write_all(bytes)?;
-                    total += bytes.len() as u64;
+        Ok(()) => Some(stream(
+            &backup.path,
+            backup.pg_restore.as_deref(),
+            &mut |bytes, action, ends| {
+                let r = (|| -> std::io::Result<()> {
+                    if action == script::Action::Keep {
+                        stdin.write_all(bytes)?;
+                        total += bytes.len() as u64;
+                    }
+                    if ends {
+                        stdin.write_all(b"\n")?;
+                        total += 1;
+                    }
+                    Ok(())
+                })();
+                if let Err(e) = &r {
+                    write_failed = Some(std::io::Error::new(e.kind(), e.to_string()));
                 }
-                if ends {
-                    stdin.write_all(b"\n")?;
-                    total += 1;
-                }
-                Ok(())
-            })();
-            if let Err(e) = &r {
-                write_failed = Some(std::io::Error::new(e.kind(), e.to_string()));
-            }
-            progress(total);
-            r
-        })),
+                progress(total);
+                r
+            },
+        )),
     };
     // What went wrong on our side (not psql's): psql must not see the end of its input (it
     // would commit what it got). Killing it drops its connection, and the server rolls back.
