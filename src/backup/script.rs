@@ -376,9 +376,11 @@ impl Validator {
                         i += 2;
                         continue;
                     }
+                    if c == b'\\' {
+                        return self.refuse(meta_name(&b[i + 1..]));
+                    }
                     self.token()?;
                     match c {
-                        b'\\' => return self.refuse(meta_name(&b[i + 1..])),
                         b'\'' => {
                             self.lex = Lex::Quote;
                             i += 1;
@@ -798,7 +800,7 @@ mod tests {
         }
         // psql's BEGIN heuristic fooled: the server sees two statements in one send.
         let r = refused(
-            "CREATE FUNCTION f() RETURNS int LANGUAGE sql RETURN begin; COMMIT; SELECT end;\n",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql RETURN begin; COMMIT; CREATE TABLE x (a int);\n",
         );
         assert!(r.what.contains("reads as 3 statements"), "{r}");
     }

@@ -89,46 +89,81 @@ const DATA: &str = "CREATE TABLE aaa (id int, note text);
      INSERT INTO aaa SELECT g, E'line with \\\\! echo hi and \\\\. inside' FROM generate_series(1, 300) g;
      CREATE TABLE zzz (id int PRIMARY KEY); INSERT INTO zzz SELECT generate_series(1, 300);";
 
-/// Defect 3: a file without metadata, ending with pg_dump's trailer, with a `\!` shell escape
-/// (on a line of its own, and after SQL on a line). Before: psql ran it. Now: refused with the
-/// line number and the command, the line's text never printed, nothing run, nothing changed.
+/// Defect 3: `\!` shell escapes. (a) A file without metadata that lifts pg_dump's own
+/// protection with `\unrestrict` and its own key (the file knows it), then runs `\!`. (b) nself's
+/// own file with the `\restrict` lines removed, `\!` after SQL on a line, and forged metadata.
+/// Before: psql ran the shell command (checked with main's binary). Now: refused with the line
+/// number and the command, the line's text never printed, nothing run, nothing changed.
 #[test]
 fn a_shell_escape_in_a_backup_is_refused_and_never_runs() {
     let db = fresh_database();
     db.client().batch_execute(DATA).unwrap();
     let p = Project::new();
     let (path, text) = plain_dump(&p, &db, "dump.sql");
-    std::fs::remove_file(format!("{}.meta.json", path.display())).unwrap();
+    let meta = std::fs::read(format!("{}.meta.json", path.display())).unwrap();
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("\\restrict "))
+        .expect("pg_dump 15.14+ writes \\restrict")
+        .to_string();
     let marker = p.path().join("PWNED");
+    let touch = format!("\\! touch {} # s3cr3t-token", marker.display());
     let before = tables(&db);
-    for (i, evil) in [
-        format!("\\! touch {} # s3cr3t-token", marker.display()),
-        format!("SELECT 1; \\! touch {} # s3cr3t-token", marker.display()),
-    ]
-    .iter()
-    .enumerate()
-    {
-        let tampered = text.replacen(
-            "SET xmloption = content;\n",
-            &format!("SET xmloption = content;\n{evil}\n"),
-            1,
+
+    // (a) no metadata; the file's own key lifts pg_dump's protection.
+    std::fs::remove_file(format!("{}.meta.json", path.display())).unwrap();
+    let lifted = text.replacen(
+        "SET xmloption = content;\n",
+        &format!("SET xmloption = content;\n\\unrestrict {key}\n{touch}\n"),
+        1,
+    );
+    std::fs::write(&path, &lifted).unwrap();
+    // (b) nself's own file, protection removed, forged metadata.
+    let stripped: String = text
+        .lines()
+        .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
+        .map(|l| {
+            if l == "SET xmloption = content;" {
+                format!("{l} SELECT 1; {touch}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let cases = [
+        ("dump.sql", lifted.clone()),
+        ("forged.sql", stripped.clone()),
+    ];
+    std::fs::write(p.path().join("forged.sql.meta.json"), &meta).unwrap();
+    forge(&p.path().join("forged.sql"), &stripped);
+    for (file, tampered) in &cases {
+        let line = line_of(
+            tampered,
+            if *file == "dump.sql" {
+                "\\!"
+            } else {
+                "SET xmloption"
+            },
         );
-        std::fs::write(&path, &tampered).unwrap();
-        let line = line_of(&tampered, evil);
-        let run = nself(&p, &db, &["db", "restore", "dump.sql", "--clean"]);
+        let run = nself(&p, &db, &["db", "restore", file, "--clean"]);
         run.fails(
             1,
             &[
-                "dump.sql is refused",
+                &format!("{file} is refused"),
                 &format!("line {line}: a psql meta-command `\\!`"),
                 "nothing was changed",
             ],
         );
-        assert!(!run.all().contains("s3cr3t"), "case {i}: {}", run.all());
-        assert!(!marker.exists(), "case {i}: the shell escape ran");
+        assert!(!run.all().contains("s3cr3t"), "{file}: {}", run.all());
+        assert!(!marker.exists(), "{file}: the shell escape ran");
         assert_eq!(tables(&db), before);
     }
-    // The same dump, untouched, restores (its COPY data holds backslash lines).
+    // Without metadata, a script must carry pg_dump's \restrict protection.
+    let unprotected: String = stripped.replace(&format!(" SELECT 1; {touch}"), "");
+    std::fs::write(&path, &unprotected).unwrap();
+    nself(&p, &db, &["db", "restore", "dump.sql", "--clean"])
+        .fails(1, &["lacks pg_dump's `\\restrict` protection"]);
+    // The same dump, untouched, restores.
     std::fs::write(&path, &text).unwrap();
     nself(&p, &db, &["db", "restore", "dump.sql", "--clean"]).ok();
     assert_eq!(tables(&db), before);
