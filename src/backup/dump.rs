@@ -12,9 +12,9 @@ use crate::migrate::{TableName, Tracking};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use sha2::{Digest, Sha256};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -111,8 +111,11 @@ pub fn newest_migration(
 pub struct Request<'a> {
     pub pg_dump: &'a Path,
     pub params: &'a ConnParams,
-    /// The final file path.
+    /// The final file path (with `numbered`, the first candidate: `-2`, `-3`, … are tried
+    /// before the extension when a name is taken).
     pub path: PathBuf,
+    /// Take the next free `-N` name instead of failing when the name is taken (backups/).
+    pub numbered: bool,
     /// Make the folder (and keep it) private: true for the project's backups folder.
     pub private_folder: bool,
     pub options: DumpOptions,
@@ -168,30 +171,100 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-/// Removes the temp file unless disarmed.
-struct TempGuard(Option<PathBuf>);
+/// Removes the temp file unless disarmed (only while its name is still the file this run
+/// created), and unregisters it from the signal handler.
+struct TempGuard(Option<(super::Owned, interrupt::Registered)>);
 
 impl Drop for TempGuard {
     fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
+        if let Some((own, reg)) = self.0.take() {
+            own.remove();
+            drop(reg);
         }
     }
 }
 
-/// Creates a private file next to `path` that does not exist yet.
-fn temp_beside(path: &Path) -> Result<(PathBuf, File), BackupError> {
+/// The temp name of `base` for process `pid`: `.NAME.tmp-PID-N`.
+fn temp_name(base: &str, pid: u32, n: u32) -> String {
+    format!(".{base}.tmp-{pid}-{n}")
+}
+
+/// The pid in a temp file name made by [`temp_name`].
+fn temp_pid(name: &str) -> Option<u32> {
+    if !name.starts_with('.') {
+        return None;
+    }
+    let (stem, tail) = name.rsplit_once(".tmp-")?;
+    if !(stem.ends_with(".sql") || stem.ends_with(".sql.gz") || stem.ends_with(super::META_SUFFIX))
+    {
+        return None;
+    }
+    let (pid, n) = tail.split_once('-')?;
+    if pid.is_empty() || n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Whether a process with this pid exists (or might: EPERM means it exists under another
+/// user).
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    if pid <= 0 {
+        return true;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Removes temp files that nself processes which no longer run left in `dir` (SIGKILL, power
+/// loss): regular files of this user named `.NAME.tmp-PID-N` whose process is gone. A live
+/// process's temp file, another user's, a link or anything else is left alone. Returns the
+/// names removed.
+pub fn sweep_stale(dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return removed;
+    };
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = temp_pid(&name) else {
+            continue;
+        };
+        if pid == std::process::id() || process_alive(pid) {
+            continue;
+        }
+        let path = entry.path();
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_file() && m.uid() == me => {
+                if std::fs::remove_file(&path).is_ok() {
+                    removed.push(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    removed
+}
+
+/// Creates a private file next to `path` that does not exist yet, registered with the signal
+/// handler so that SIGINT/SIGTERM/SIGHUP remove it.
+fn temp_beside(path: &Path) -> Result<(super::Owned, File, TempGuard), BackupError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let base = path.file_name().unwrap_or_default().to_string_lossy();
     for n in 0..100u32 {
-        let tmp = dir.join(format!(".{base}.tmp-{}-{n}", std::process::id()));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-        {
-            Ok(f) => return Ok((tmp, f)),
+        let tmp = dir.join(temp_name(&base, std::process::id(), n));
+        match super::Owned::create(&tmp, 0o600) {
+            Ok((own, f)) => {
+                let reg = interrupt::register(&own);
+                return Ok((own.at(&tmp), f, TempGuard(Some((own, reg)))));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(BackupError::io(format!("creating {}", tmp.display()))(e)),
         }
@@ -202,20 +275,20 @@ fn temp_beside(path: &Path) -> Result<(PathBuf, File), BackupError> {
     )))
 }
 
-/// Moves a complete, synced temp file to `path`, refusing to replace an existing file, and
-/// syncs the folder.
-fn publish(tmp: &Path, path: &Path) -> Result<(), BackupError> {
-    std::fs::hard_link(tmp, path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            BackupError::Usage(format!(
-                "{} already exists; choose another --name or --output",
-                path.display()
-            ))
-        } else {
-            BackupError::io(format!("writing {}", path.display()))(e)
-        }
-    })?;
-    let _ = std::fs::remove_file(tmp);
+/// The `n`th candidate name: `n == 1` is `path`, then `-2`, `-3`, … before the extension.
+pub fn numbered(path: &Path, n: u32) -> PathBuf {
+    if n <= 1 {
+        return path.to_path_buf();
+    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let (stem, ext) = [".sql.gz", ".sql"]
+        .iter()
+        .find_map(|e| name.strip_suffix(e).map(|s| (s.to_string(), *e)))
+        .unwrap_or_else(|| (name.to_string(), ""));
+    path.with_file_name(format!("{stem}-{n}{ext}"))
+}
+
+fn sync_dir(path: &Path) {
     if let Some(dir) = path.parent() {
         if let Ok(d) = File::open(if dir.as_os_str().is_empty() {
             Path::new(".")
@@ -225,19 +298,202 @@ fn publish(tmp: &Path, path: &Path) -> Result<(), BackupError> {
             let _ = d.sync_all();
         }
     }
-    Ok(())
 }
 
-/// Writes `bytes` to `path` atomically and privately (used for the metadata file).
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
-    let (tmp, mut f) = temp_beside(path)?;
-    let mut guard = TempGuard(Some(tmp.clone()));
+/// Links a complete, synced temp file to `path`, never replacing an existing file. `Ok(false)`
+/// when the name is taken.
+fn link_new(tmp: &Path, path: &Path) -> Result<bool, BackupError> {
+    match std::fs::hard_link(tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(BackupError::io(format!("writing {}", path.display()))(e)),
+    }
+}
+
+/// Writes `bytes` to `path` atomically and privately (temp file, fsync, link), never replacing
+/// an existing file: `Ok(false)` when `path` exists.
+pub fn write_private_new(path: &Path, bytes: &[u8]) -> Result<bool, BackupError> {
+    let (tmp, mut f, guard) = temp_beside(path)?;
     let doing = format!("writing {}", path.display());
     f.write_all(bytes).map_err(BackupError::io(doing.clone()))?;
-    f.sync_all().map_err(BackupError::io(doing.clone()))?;
-    std::fs::rename(&tmp, path).map_err(BackupError::io(doing))?;
-    guard.0 = None;
-    Ok(())
+    f.sync_all().map_err(BackupError::io(doing))?;
+    let linked = link_new(&tmp.path, path)?;
+    drop(guard);
+    if linked {
+        sync_dir(path);
+    }
+    Ok(linked)
+}
+
+/// Publishes the complete temp file and its metadata under the first free name (only
+/// `req.path` unless `req.numbered`): the backup is linked first (exclusively), then the
+/// metadata (exclusively); if the metadata's name is taken, the backup link is removed again and
+/// the next name tried.
+fn publish(
+    tmp: &super::Owned,
+    req: &Request,
+    meta_for: &dyn Fn(&Path) -> Metadata,
+) -> Result<(PathBuf, Metadata), BackupError> {
+    let tries = if req.numbered { 1000 } else { 1 };
+    for n in 1..=tries {
+        let path = numbered(&req.path, n);
+        let meta_file = super::meta_path(&path);
+        if std::fs::symlink_metadata(&meta_file).is_ok() {
+            continue;
+        }
+        if !link_new(&tmp.path, &path)? {
+            continue;
+        }
+        let published = tmp.at(&path);
+        let reg = interrupt::register(&published);
+        let meta = meta_for(&path);
+        let json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
+        match write_private_new(&meta_file, &json) {
+            Ok(true) => {
+                drop(reg);
+                sync_dir(&path);
+                return Ok((path, meta));
+            }
+            Ok(false) => {
+                published.remove();
+                drop(reg);
+            }
+            Err(e) => {
+                published.remove();
+                drop(reg);
+                return Err(e);
+            }
+        }
+    }
+    Err(BackupError::Usage(format!(
+        "{} already exists; choose another --name or --output",
+        req.path.display()
+    )))
+}
+
+/// SIGINT, SIGTERM and SIGHUP during a backup: the handler removes the registered files (temp
+/// files, and a published backup whose metadata is not written yet), stops pg_dump and then
+/// dies of the same signal (so the exit status is the usual one). Only async-signal-safe calls
+/// (lstat, unlink, kill, signal, raise) run in the handler.
+mod interrupt {
+    use std::ffi::CString;
+    use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
+
+    struct Entry {
+        path: CString,
+        dev: u64,
+        ino: u64,
+    }
+
+    const SLOTS: usize = 8;
+    static FILES: [AtomicPtr<Entry>; SLOTS] =
+        [const { AtomicPtr::new(std::ptr::null_mut()) }; SLOTS];
+    static CHILD: AtomicI32 = AtomicI32::new(0);
+    const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+    extern "C" fn on_signal(sig: libc::c_int) {
+        for slot in &FILES {
+            let e = slot.load(Ordering::SeqCst);
+            if e.is_null() {
+                continue;
+            }
+            // SAFETY: entries are never freed once registered (see `Registered::drop`), and
+            // lstat/unlink are async-signal-safe.
+            unsafe {
+                let e = &*e;
+                let mut st: libc::stat = std::mem::zeroed();
+                if libc::lstat(e.path.as_ptr(), &mut st) == 0
+                    && st.st_dev as u64 == e.dev
+                    && st.st_ino as u64 == e.ino
+                {
+                    libc::unlink(e.path.as_ptr());
+                }
+            }
+        }
+        let child = CHILD.load(Ordering::SeqCst);
+        // SAFETY: kill, signal and raise are async-signal-safe.
+        unsafe {
+            if child > 0 {
+                libc::kill(child, libc::SIGTERM);
+            }
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
+    }
+
+    /// The handlers while a backup runs; the previous ones come back on drop.
+    pub struct Handlers {
+        old: Vec<(libc::c_int, libc::sigaction)>,
+    }
+
+    pub fn install() -> Handlers {
+        let mut old = Vec::new();
+        for sig in SIGNALS {
+            // SAFETY: a zeroed sigaction with a valid handler and an empty mask is valid.
+            unsafe {
+                let mut act: libc::sigaction = std::mem::zeroed();
+                act.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+                libc::sigemptyset(&mut act.sa_mask);
+                act.sa_flags = libc::SA_RESTART;
+                let mut prev: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, &act, &mut prev) == 0 {
+                    old.push((sig, prev));
+                }
+            }
+        }
+        Handlers { old }
+    }
+
+    impl Drop for Handlers {
+        fn drop(&mut self) {
+            CHILD.store(0, Ordering::SeqCst);
+            for (sig, prev) in &self.old {
+                // SAFETY: restoring what sigaction returned.
+                unsafe {
+                    libc::sigaction(*sig, prev, std::ptr::null_mut());
+                }
+            }
+        }
+    }
+
+    /// pg_dump's pid, stopped by the handler.
+    pub fn set_child(pid: u32) {
+        CHILD.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+    }
+
+    /// A registered file; dropping it unregisters it (the entry itself is leaked, a few bytes,
+    /// because the handler may be reading it at that moment).
+    pub struct Registered(Option<usize>);
+
+    pub fn register(own: &super::super::Owned) -> Registered {
+        let Ok(path) = CString::new(own.path.as_os_str().as_encoded_bytes()) else {
+            return Registered(None);
+        };
+        let (dev, ino) = own.id();
+        let entry = Box::into_raw(Box::new(Entry { path, dev, ino }));
+        for (i, slot) in FILES.iter().enumerate() {
+            if slot
+                .compare_exchange(
+                    std::ptr::null_mut(),
+                    entry,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                )
+                .is_ok()
+            {
+                return Registered(Some(i));
+            }
+        }
+        Registered(None)
+    }
+
+    impl Drop for Registered {
+        fn drop(&mut self) {
+            if let Some(i) = self.0 {
+                FILES[i].store(std::ptr::null_mut(), Ordering::SeqCst);
+            }
+        }
+    }
 }
 
 /// Makes the backup and its metadata. `progress` gets the bytes read from pg_dump so far.
@@ -245,7 +501,7 @@ pub fn create(
     client: &mut postgres::Client,
     req: &Request,
     progress: &mut dyn FnMut(u64),
-) -> Result<Metadata, BackupError> {
+) -> Result<(PathBuf, Metadata), BackupError> {
     let (server_major, server_version) = server_version(client)?;
     let (dump_major, dump_version) = tool_version(req.pg_dump)?;
     check_versions(
@@ -265,8 +521,10 @@ pub fn create(
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(BackupError::io(format!("making {} private", dir.display())))?;
     }
-    let (tmp, file) = temp_beside(&req.path)?;
-    let guard = TempGuard(Some(tmp.clone()));
+    // Temp files of backups that were killed (their process is gone) go first.
+    sweep_stale(dir);
+    let _handlers = interrupt::install();
+    let (tmp, file, guard) = temp_beside(&req.path)?;
 
     let mut cmd = Command::new(req.pg_dump);
     client_env(&mut cmd, req.params, "nself db backup");
@@ -278,8 +536,9 @@ pub fn create(
         "starting {}",
         req.pg_dump.display()
     )))?;
+    interrupt::set_child(child.id());
     let errors = collect_stderr(&mut child);
-    let writing = format!("writing {}", tmp.display());
+    let writing = format!("writing {}", tmp.path.display());
     let result = (|| -> Result<(u64, String), BackupError> {
         let Some(mut out) = child.stdout.take() else {
             return Err(BackupError::Usage("pg_dump has no output pipe".into()));
@@ -318,31 +577,24 @@ pub fn create(
             ),
         });
     }
-    publish(&tmp, &req.path)?;
-    drop(guard);
-    let meta = Metadata {
-        file: req
-            .path
+    let (path, meta) = publish(&tmp, req, &|path| Metadata {
+        file: path
             .file_name()
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned(),
         size,
-        sha256,
+        sha256: sha256.clone(),
         database: req.params.dbname.clone(),
-        server_version,
-        pg_dump_version: dump_version,
-        migration,
+        server_version: server_version.clone(),
+        pg_dump_version: dump_version.clone(),
+        migration: migration.clone(),
         options: req.options.clone(),
         created_at: clock::Civil::from_unix(req.now).rfc3339(),
         created_unix: req.now,
-    };
-    let json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
-    if let Err(e) = write_private(&super::meta_path(&req.path), &json) {
-        let _ = std::fs::remove_file(&req.path);
-        return Err(e);
-    }
-    Ok(meta)
+    })?;
+    drop(guard);
+    Ok((path, meta))
 }
 
 /// pg_dump must be at least as new as the server (an older one refuses or, worse, dumps

@@ -15,6 +15,7 @@ pub mod cron;
 pub mod dump;
 pub mod integrity;
 pub mod restore;
+pub mod script;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -78,6 +79,12 @@ pub enum BackupError {
         file: String,
         reason: String,
     },
+    /// The file holds something other than a database dump (a psql meta-command, transaction
+    /// control, …); `reason` names the line and what was found, never the line's text.
+    Refused {
+        file: String,
+        reason: String,
+    },
     /// The user asked for something impossible (no backups, bad flags).
     Usage(String),
 }
@@ -107,6 +114,11 @@ impl fmt::Display for BackupError {
                 "{file} is damaged or incomplete: {reason}; nothing was changed. Use another \
                  backup (`nself db backup list`)"
             ),
+            BackupError::Refused { file, reason } => write!(
+                f,
+                "{file} is refused: {reason}. A restore runs only what a database dump is \
+                 (SQL statements and COPY data, in one transaction); nothing was changed"
+            ),
             BackupError::Usage(m) => f.write_str(m),
         }
     }
@@ -121,20 +133,37 @@ pub fn meta_path(backup: &Path) -> PathBuf {
     backup.with_file_name(name)
 }
 
-/// Reads a backup's metadata; `Ok(None)` when there is no metadata file.
+/// Reads a backup's metadata; `Ok(None)` when there is no metadata file. The file is opened
+/// without following a symbolic link (a link is refused with its path).
 pub fn read_meta(backup: &Path) -> Result<Option<Metadata>, BackupError> {
     let path = meta_path(backup);
-    let text = match std::fs::read_to_string(&path) {
+    let bytes = match crate::fsx::read_regular(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(BackupError::io(format!("reading {}", path.display()))(e)),
+        Err(crate::fsx::OpenError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None)
+        }
+        Err(e) => return Err(open_error(&path, e)),
     };
-    serde_json::from_str(&text)
+    serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| BackupError::Corrupt {
             file: path.display().to_string(),
             reason: format!("the metadata is not valid: {e}"),
         })
+}
+
+/// The error for a backup or metadata file that could not be opened.
+pub fn open_error(path: &Path, e: crate::fsx::OpenError) -> BackupError {
+    match e {
+        crate::fsx::OpenError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            BackupError::Usage(format!(
+                "{} does not exist; see `nself db backup list`",
+                path.display()
+            ))
+        }
+        crate::fsx::OpenError::Io(e) => BackupError::io(format!("reading {}", path.display()))(e),
+        other => BackupError::Usage(format!("{} {other}", path.display())),
+    }
 }
 
 /// One backup found in a folder.
@@ -166,7 +195,8 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>, BackupError> {
             continue;
         }
         let path = entry.path();
-        let stat = match std::fs::metadata(&path) {
+        // A link is not listed (and so never restored as "the newest backup").
+        let stat = match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_file() => m,
             _ => continue,
         };
@@ -190,6 +220,58 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>, BackupError> {
     }
     out.sort_by(|a, b| (a.created_unix, &a.name).cmp(&(b.created_unix, &b.name)));
     Ok(out)
+}
+
+/// A file this run created (with [`crate::fsx::create_new`]), remembered by its device and inode
+/// so that clean-up removes it only while the name still points at that same file: a name that
+/// another process took over (or already held) is never removed.
+#[derive(Debug)]
+pub struct Owned {
+    pub path: PathBuf,
+    id: (u64, u64),
+}
+
+impl Owned {
+    /// Creates `path` exclusively (`O_EXCL|O_NOFOLLOW`) with `mode`; the file and its record.
+    pub fn create(path: &Path, mode: u32) -> std::io::Result<(Owned, std::fs::File)> {
+        use std::os::unix::fs::MetadataExt;
+        let file = crate::fsx::create_new(path, mode)?;
+        let meta = file.metadata()?;
+        Ok((
+            Owned {
+                path: path.to_path_buf(),
+                id: (meta.dev(), meta.ino()),
+            },
+            file,
+        ))
+    }
+
+    /// Removes the file if its name still refers to the file this run created.
+    pub fn remove(&self) {
+        remove_if_same(&self.path, self.id);
+    }
+
+    /// The file's (device, inode).
+    pub fn id(&self) -> (u64, u64) {
+        self.id
+    }
+
+    /// The same file under another name (after a hard link).
+    pub fn at(&self, path: &Path) -> Owned {
+        Owned {
+            path: path.to_path_buf(),
+            id: self.id,
+        }
+    }
+}
+
+fn remove_if_same(path: &Path, id: (u64, u64)) {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if (m.dev(), m.ino()) == id {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// A file-name-safe version of a database or backup name.

@@ -214,18 +214,9 @@ fn make(
             let name = backup::safe_name(args.name.as_deref().unwrap_or(&session.params.dbname));
             let ext = if compressed { "sql.gz" } else { "sql" };
             let stamp = clock::Civil::from_unix(now).file_stamp();
-            // Two backups within one second get -2, -3 … (publishing never replaces a file).
-            let path = (1..)
-                .map(|n| {
-                    let suffix = if n == 1 {
-                        String::new()
-                    } else {
-                        format!("-{n}")
-                    };
-                    backups_dir(config).join(format!("{stamp}_{name}{suffix}.{ext}"))
-                })
-                .find(|p| !p.exists() && !backup::meta_path(p).exists())
-                .unwrap_or_default();
+            // Two backups within one second get -2, -3 …: publishing takes the first free
+            // name exclusively and never replaces a file.
+            let path = backups_dir(config).join(format!("{stamp}_{name}.{ext}"));
             (path, true)
         }
     };
@@ -233,7 +224,8 @@ fn make(
     let request = dump::Request {
         pg_dump: &pg_dump,
         params: &session.params,
-        path: path.clone(),
+        path,
+        numbered: private_folder,
         private_folder,
         options: DumpOptions {
             tables: args.tables.clone(),
@@ -246,13 +238,13 @@ fn make(
         tracking_table: &table,
         now,
     };
-    let meta = dump::create(
+    let made = dump::create(
         &mut session.client,
         &request,
         &mut progress_line("Dumping…"),
     );
     clear_progress();
-    Ok((path, meta?))
+    made
 }
 
 fn create(config: &Config, args: &CreateArgs) -> i32 {
@@ -504,7 +496,8 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
             })?,
     };
     // Everything about the file is checked before any connection.
-    let checked = restore::check(&path).map_err(backup_failure)?;
+    let pg_restore = find_client(&config.local.bins, "pg_restore");
+    let checked = restore::check(&path, pg_restore.as_deref()).map_err(backup_failure)?;
     let mut session = mcli::open(config)?;
     let schemas = mcli::managed_schemas(config, &args.schemas);
     let (objects, preamble) = if args.clean {
@@ -523,17 +516,18 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
             "{} ({}, {}, SHA-256 verified), made {} from database {} (PostgreSQL {}), migration {}",
             shown(config, &path),
             human_size(checked.size as i64),
-            if checked.gzip { "gzip" } else { "plain SQL" },
+            checked.format.describe(),
             m.created_at,
             m.database,
             m.server_version,
             m.migration.as_deref().unwrap_or("none"),
         ),
         None => format!(
-            "{} ({}, {}, no metadata: checked that it is complete)",
+            "{} ({}, {}, no metadata: checked that it is a complete pg_dump script with \
+             pg_dump's \\restrict protection)",
             shown(config, &path),
             human_size(checked.size as i64),
-            if checked.gzip { "gzip" } else { "plain SQL" },
+            checked.format.describe(),
         ),
     };
     if args.dry_run {

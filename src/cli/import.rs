@@ -257,27 +257,30 @@ fn files_for(
     Ok(out)
 }
 
-/// Writes the files (all or none).
+/// Writes the files (all or none). Each is created exclusively; when one cannot be written,
+/// only the files this call created are removed: a name another process already holds (the
+/// reason `create_new` failed) is left alone.
 fn write_files(dir: &Path, files: &[(PathBuf, String, String)]) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut written: Vec<&Path> = Vec::new();
+    let mut written: Vec<crate::backup::Owned> = Vec::new();
     for (path, _, text) in files {
-        let result = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()));
-        if let Err(e) = result {
-            for p in &written {
-                let _ = std::fs::remove_file(p);
+        let result = match crate::backup::Owned::create(path, 0o666) {
+            Ok((owned, mut f)) => {
+                let done = f.write_all(text.as_bytes()).and_then(|_| f.sync_all());
+                written.push(owned);
+                done
             }
-            let _ = std::fs::remove_file(path).ok().filter(|_| false);
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            for own in &written {
+                own.remove();
+            }
             return Err(format!(
                 "cannot write {}: {e}; nothing was written",
                 path.display()
             ));
         }
-        written.push(path);
     }
     Ok(())
 }
@@ -659,4 +662,40 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
     } else {
         EXIT_OK
     })
+}
+
+#[cfg(test)]
+mod write_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::write_files;
+
+    /// Defect 6: another process holds the second file's name when the import writes it. The
+    /// import fails, removes the first file (its own) and leaves the other process's file.
+    #[test]
+    fn a_failed_write_removes_only_files_it_created() {
+        let dir = std::env::temp_dir().join(format!("nself-import-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let theirs = dir.join("002_b.sql");
+        std::fs::write(&theirs, "-- written by someone else\n").unwrap();
+        let files = vec![
+            (
+                dir.join("001_a.sql"),
+                "001_a".to_string(),
+                "-- UP\n".to_string(),
+            ),
+            (theirs.clone(), "002_b".to_string(), "-- UP\n".to_string()),
+        ];
+        let e = write_files(&dir, &files).unwrap_err();
+        assert!(
+            e.contains("002_b.sql") && e.contains("nothing was written"),
+            "{e}"
+        );
+        assert!(!dir.join("001_a.sql").exists());
+        assert_eq!(
+            std::fs::read_to_string(&theirs).unwrap(),
+            "-- written by someone else\n"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
