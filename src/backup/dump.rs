@@ -242,10 +242,12 @@ pub fn sweep_stale(dir: &Path) -> Vec<String> {
         }
         let path = entry.path();
         match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_file() && m.uid() == me => {
-                if std::fs::remove_file(&path).is_ok() {
-                    removed.push(name);
-                }
+            Ok(m)
+                if m.file_type().is_file()
+                    && m.uid() == me
+                    && std::fs::remove_file(&path).is_ok() =>
+            {
+                removed.push(name);
             }
             _ => {}
         }

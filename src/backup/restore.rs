@@ -126,7 +126,7 @@ impl Format {
 fn stream(
     path: &Path,
     pg_restore: Option<&Path>,
-    out: &mut dyn FnMut(&[u8], script::Action, bool) -> std::io::Result<()>,
+    out: &mut script::Sink<'_>,
 ) -> Result<
     (
         Format,
@@ -173,7 +173,7 @@ fn stream(
 fn through_pg_restore(
     f: File,
     pg_restore: Option<&Path>,
-    out: &mut dyn FnMut(&[u8], script::Action, bool) -> std::io::Result<()>,
+    out: &mut script::Sink<'_>,
 ) -> Result<(u64, String, Result<script::Summary, script::Refusal>), StreamError> {
     let Some(tool) = pg_restore else {
         return Err(StreamError::Open(BackupError::Tool {

@@ -418,7 +418,7 @@ impl Validator {
                             let next = b.get(i + 1).copied();
                             if next == Some(b':') {
                                 i += 2;
-                            } else if next.is_some_and(|c| is_ident_start(c))
+                            } else if next.is_some_and(is_ident_start)
                                 || (matches!(next, Some(b'\'') | Some(b'"'))
                                     && b.get(i + 2).is_some_and(|c| is_ident_cont(*c)))
                                 || (next == Some(b'{') && b.get(i + 2) == Some(&b'?'))
@@ -686,11 +686,15 @@ impl Validator {
     }
 }
 
+/// Where the validator hands each piece of input: the bytes, what they are, and whether a
+/// `\n` followed them.
+pub type Sink<'a> = dyn FnMut(&[u8], Action, bool) -> std::io::Result<()> + 'a;
+
 /// Reads `input` line by line (COPY data in pieces), checking it; `out` gets each piece with
 /// its action and whether a `\n` followed it.
 pub fn validate(
     input: &mut impl BufRead,
-    out: &mut dyn FnMut(&[u8], Action, bool) -> std::io::Result<()>,
+    out: &mut Sink<'_>,
 ) -> Result<Result<Summary, Refusal>, std::io::Error> {
     let mut v = Validator::new();
     let mut line: Vec<u8> = Vec::new();
