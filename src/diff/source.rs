@@ -28,6 +28,7 @@ pub fn blocking(d: &Diagnostic) -> bool {
             PG_REF_TYPE_MISMATCH,
             PG_DEFAULT_TYPE,
             PG_BAD_MODIFIER,
+            PG_NOT_AN_EXPRESSION,
         ]
         .contains(&d.code)
 }

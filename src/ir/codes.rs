@@ -54,3 +54,8 @@ pub const PG_REQUIRED_CYCLE: &str = "W0609";
 /// A backtick expression (default, check, index expression) that is not exactly one SQL
 /// expression: it would reach the server as more than the expression it stands for.
 pub const PG_NOT_ONE_EXPRESSION: &str = "E0610";
+
+/// A backtick expression that is not one PostgreSQL expression but cannot reach past its place
+/// (another dialect's syntax, a list, a query): the reference accepts it, so `check` warns;
+/// every command that would send it refuses.
+pub const PG_NOT_AN_EXPRESSION: &str = "W0611";

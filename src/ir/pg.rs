@@ -251,22 +251,27 @@ pub fn check(schema: &Schema, diags: &mut crate::diag::Diagnostics) {
 /// number of expressions, not of tables.
 fn check_expressions(t: &Table, diags: &mut crate::diag::Diagnostics) {
     let mut one = |what: &str, text: &str, origin: Origin, fallback: Origin| {
-        if let Err(why) = crate::sql::expr::one_expression(text) {
+        if let Err(not) = crate::sql::expr::one_expression(text) {
             let span = origin.span().or(fallback.span()).unwrap_or_default();
+            let message = format!(
+                "the {what} of `{}` is not one SQL expression: it {}",
+                t.name, not.why
+            );
+            // Text that could reach past its place is an error; text that is merely not
+            // PostgreSQL (another dialect's expression, which the reference accepts) is a
+            // PostgreSQL warning, and every command that talks to PostgreSQL stops on it
+            // (`diff::source::blocking`) before connecting.
+            let d = if not.escapes {
+                Diagnostic::error(codes::PG_NOT_ONE_EXPRESSION, message, span)
+            } else {
+                Diagnostic::warning(codes::PG_NOT_AN_EXPRESSION, message, span)
+            };
             diags.push(
-                Diagnostic::error(
-                    codes::PG_NOT_ONE_EXPRESSION,
-                    format!(
-                        "the {what} of `{}` is not one SQL expression: it {why}",
-                        t.name
-                    ),
-                    span,
-                )
-                .with_label("must be exactly one SQL expression")
-                .with_help(
-                    "nself sends this text to PostgreSQL inside parentheses; write a single \
+                d.with_label("must be exactly one SQL expression")
+                    .with_help(
+                        "nself sends this text to PostgreSQL inside parentheses; write a single \
                      expression, without `;`, `--` comments or unbalanced brackets",
-                ),
+                    ),
             );
         }
     };

@@ -22,14 +22,41 @@ use pg_query::NodeEnum;
 /// Where `text` starts inside the wrapper `SELECT (` … `\n)`.
 const PREFIX: &str = "SELECT (";
 
-/// `Ok(())` when `text` is exactly one SQL expression; otherwise why not, as a phrase that
-/// completes "the expression …".
-pub fn one_expression(text: &str) -> Result<(), String> {
+/// Why a text is not exactly one SQL expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotOne {
+    /// A phrase that completes "the expression …".
+    pub why: String,
+    /// Whether the text could reach past the place it is written for (a `;`, a `--` comment,
+    /// an unterminated string or comment, a bracket it closes without opening, a NUL): text
+    /// that must never be sent. Otherwise it is merely not one PostgreSQL expression (another
+    /// dialect's syntax, a list, a query): the server would reject it, and nself does not
+    /// send it either.
+    pub escapes: bool,
+}
+
+/// `Ok(())` when `text` is exactly one SQL expression; otherwise why not.
+pub fn one_expression(text: &str) -> Result<(), NotOne> {
+    let enclosed = structure(text).map_err(|why| NotOne {
+        escapes: why != EMPTY,
+        why,
+    })?;
+    parse_one(text, enclosed).map_err(|why| NotOne {
+        why,
+        escapes: false,
+    })
+}
+
+const EMPTY: &str = "is empty";
+
+/// The scanner's part: no NUL, no `;`, no `--` comment, no unterminated string or comment,
+/// brackets balanced. Returns whether the text is parenthesized as a whole.
+fn structure(text: &str) -> Result<bool, String> {
     if text.contains('\0') {
         return Err("contains a NUL character".to_owned());
     }
     if text.trim().is_empty() {
-        return Err("is empty".to_owned());
+        return Err(EMPTY.to_owned());
     }
     let scanned = pg_query::scan(text).map_err(|e| format!("is not valid SQL: {}", message(e)))?;
     let mut depth: Vec<i32> = Vec::new();
@@ -70,6 +97,12 @@ pub fn one_expression(text: &str) -> Result<(), String> {
     if !depth.is_empty() {
         return Err("has an unclosed `(` or `[`".to_owned());
     }
+    Ok(enclosed)
+}
+
+/// The parser's part: `SELECT (<text>)` is one plain select of one target that is neither a
+/// row nor a query made by the parentheses.
+fn parse_one(text: &str, enclosed: bool) -> Result<(), String> {
     let wrapped = format!("{PREFIX}{text}\n)");
     let parsed = match pg_query::parse(&wrapped, 0) {
         Ok(p) => p,
@@ -219,6 +252,20 @@ mod tests {
             "x = 1 INTO t",
         ] {
             assert!(one_expression(bad).is_err(), "{bad:?} was accepted");
+        }
+        // What could reach past its place is told apart from what is merely not PostgreSQL.
+        for (text, escapes) in [
+            ("x > 0); COMMIT; DROP TABLE keep.victim; SELECT (1", true),
+            ("1 -- x", true),
+            ("1) , (2", true),
+            ("'unterminated", true),
+            ("[status] IN ('a')", false),
+            ("current_date + interval 1 year", false),
+            ("1, 2", false),
+            ("SELECT 1", false),
+        ] {
+            let not = one_expression(text).expect_err(text);
+            assert_eq!(not.escapes, escapes, "{text:?}: {}", not.why);
         }
     }
 
