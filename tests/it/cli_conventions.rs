@@ -425,9 +425,9 @@ fn check_and_exit_code_tell_differences_from_could_not_compare() {
     assert_eq!(diff("a.dbml", "gone.dbml").code, 2, "a missing file");
     let r = diff("a.dbml", "broken.dbml");
     assert_eq!(r.code, 2, "a file with errors:\n{}", r.all());
-    // Without --exit-code a failure stays 1.
+    // Without --exit-code a failure stays 1 (a side that is nothing known is bad usage, 2).
     let r = p.run(
-        &["db", "schema", "diff", "a.dbml", "--from", "gone.dbml"],
+        &["db", "schema", "diff", "a.dbml", "--from", "broken.dbml"],
         &[],
     );
     assert_eq!(r.code, 1, "{}", r.all());
