@@ -393,6 +393,11 @@ struct JsonDiagnostic<'a> {
     help: Option<&'a str>,
 }
 
+/// The entry file (or standard input) could not be read at all: `schema check --format json`
+/// reports it as this one error, at the start of the named file, so that an editor reads every
+/// outcome in one shape.
+pub const UNREADABLE: &str = "E0001";
+
 /// How many diagnostics a compilation keeps, at most: the first ones in [`sort`] order. The
 /// rest are only counted, so memory stays bounded whatever the input (two million broken lines
 /// once took 2.6 GB as kept diagnostics). `--max-diagnostics` shows at most this many.

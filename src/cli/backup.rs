@@ -318,7 +318,7 @@ fn list(config: &Config, format: Format) -> i32 {
                     "name": b.name,
                     "path": shown(config, &b.path),
                     "size": b.size,
-                    "created_at": b.created_at,
+                    "created_at": mcli::json_time(b.created_unix),
                     "migration": b.migration,
                     "has_metadata": b.has_metadata,
                 })
@@ -408,7 +408,7 @@ fn status(config: &Config, format: Format) -> i32 {
             "compression": compression,
             "storage": storage,
             "s3_upload": false,
-            "last_backup": last.map(|b| b.created_at.clone()),
+            "last_backup": last.map(|b| mcli::json_time(b.created_unix)),
             "count": all.len(),
             "total_size": total,
             "error": problem,

@@ -127,9 +127,12 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         )
     });
     let local = session.as_ref().and_then(|s| s.local.as_ref());
-    let last_backup = crate::backup::list(&config.project_dir.join(crate::backup::FOLDER))
+    let newest = crate::backup::list(&config.project_dir.join(crate::backup::FOLDER))
         .ok()
-        .and_then(|all| all.last().map(|b| format!("{} ({})", b.created_at, b.name)));
+        .and_then(|mut all| all.pop());
+    let last_backup = newest
+        .as_ref()
+        .map(|b| format!("{} ({})", b.created_at, b.name));
     if format == Format::Json {
         let doc = serde_json::json!({
             "environment": config.environment,
@@ -150,7 +153,10 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
                 "data_dir": config.local.state_dir.join("data"),
             })),
             "migrations": migrations.as_ref().map(|m| m.1.clone()),
-            "last_backup": last_backup,
+            "last_backup": newest.as_ref().map(|b| serde_json::json!({
+                "name": b.name,
+                "created_at": super::migrate::json_time(b.created_unix),
+            })),
             "schema_file": schema_file,
             "schema_matches": drift.as_ref().and_then(|d| d.as_ref().ok().map(|n| *n == 0)),
             "schema_differences": drift.as_ref().and_then(|d| d.as_ref().ok().copied()),

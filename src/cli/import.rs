@@ -24,7 +24,8 @@ pub struct ImportArgs {
     /// Write the migration and apply it (local environment only).
     #[arg(long, conflicts_with = "check")]
     pub apply: bool,
-    /// Exit 1 when the DBML and the database with its migrations disagree (for pre-commit).
+    /// Write nothing; exit 0 when the DBML and the database with its migrations agree, 1 when
+    /// they differ, 2 when they could not be compared (for pre-commit).
     #[arg(long)]
     pub check: bool,
     /// Compare with this DBML file instead of the database (no database needed).
@@ -61,7 +62,8 @@ pub struct DiffArgs {
     /// The migration's name with --generate-migration.
     #[arg(long)]
     pub name: Option<String>,
-    /// Exit 1 when the schemas differ.
+    /// Exit 0 when the schemas match, 1 when they differ, 2 when they could not be compared
+    /// (a side unreadable, with errors or out of reach; bad usage).
     #[arg(long)]
     pub exit_code: bool,
     /// Rename instead of drop and add (as for import).
@@ -315,9 +317,21 @@ fn print_hazards(planned: &[Planned]) {
 }
 
 pub fn import(global: &Global, args: ImportArgs) -> i32 {
+    let check = args.check;
     match run_import(global, args) {
         Ok(code) => code,
-        Err(Exit(code)) => code,
+        Err(Exit(code)) => could_not_check(check, code),
+    }
+}
+
+/// With `--check` / `--exit-code` a hook must tell "the schemas differ" (1) from "could not
+/// compare them" (a file that cannot be read or has errors, a database out of reach): every
+/// failure is then EXIT_NOT_CHECKED, as diff(1) and cmp(1) do.
+fn could_not_check(checking: bool, code: i32) -> i32 {
+    if checking && code != EXIT_OK {
+        super::EXIT_NOT_CHECKED
+    } else {
+        code
     }
 }
 
@@ -420,6 +434,7 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
             global,
             mcli::MigrateCommand::Up {
                 count: None,
+                dry_run: false,
                 allow_out_of_order: false,
                 confirm: mcli::ConfirmArgs::default(),
                 timeouts: mcli::TimeoutArgs::default(),
@@ -501,9 +516,10 @@ fn side_label(s: &Side) -> String {
 }
 
 pub fn diff(global: &Global, args: DiffArgs) -> i32 {
+    let check = args.exit_code;
     match run_diff(global, args) {
         Ok(code) => code,
-        Err(Exit(code)) => code,
+        Err(Exit(code)) => could_not_check(check, code),
     }
 }
 

@@ -56,13 +56,18 @@ pub enum MigrateCommand {
     ///
     /// Refuses while an applied file has changed (`migrate repair` accepts it), a migration is
     /// dirty, or a pending file is older than the newest applied one (--allow-out-of-order).
+    /// With --dry-run it prints the SQL each pending migration would run, in order, and
+    /// changes nothing (no lock, no tracking table, no confirmation).
     #[command(
-        after_help = "Examples:\n  nself db migrate up\n  nself db migrate up 1\n  nself --env staging db migrate up --yes\n  nself --env production db migrate up --confirm production"
+        after_help = "Examples:\n  nself db migrate up\n  nself db migrate up 1\n  nself db migrate up --dry-run\n  nself --env staging db migrate up --yes\n  nself --env production db migrate up --confirm production"
     )]
     Up {
         /// Apply at most N migrations.
         #[arg(value_name = "N")]
         count: Option<usize>,
+        /// Print the statements that would run; apply nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Apply pending migrations older than the newest applied one.
         #[arg(long)]
         allow_out_of_order: bool,
@@ -154,20 +159,22 @@ pub fn run(global: &Global, cmd: MigrateCommand) -> i32 {
         MigrateCommand::Status { format } => status(&config, format),
         MigrateCommand::Up {
             count,
+            dry_run,
             allow_out_of_order,
             confirm,
             timeouts,
             format,
-        } => up(
-            &config,
-            UpOptions {
+        } => {
+            let options = UpOptions {
                 limit: count,
                 allow_out_of_order,
-            },
-            &confirm,
-            &timeouts,
-            format,
-        ),
+            };
+            if dry_run {
+                up_dry_run(&config, options, &timeouts, format)
+            } else {
+                up(&config, options, &confirm, &timeouts, format)
+            }
+        }
         MigrateCommand::Down {
             count,
             confirm,
@@ -434,7 +441,7 @@ fn status(config: &Config, format: Format) -> Result<(), Failure> {
                     "file": e.file.map(|f| f.file_name.clone()),
                     "checksum": e.file.map(|f| f.checksum.clone()),
                     "applied_checksum": e.applied.as_ref().and_then(|a| a.checksum.clone()),
-                    "applied_at": e.applied.as_ref().map(|a| a.applied_at_full.clone()),
+                    "applied_at": e.applied.as_ref().and_then(|a| a.applied_unix).map(json_time),
                     "execution_ms": e.applied.as_ref().and_then(|a| a.execution_ms),
                     "out_of_order": e.out_of_order,
                 })
@@ -548,6 +555,99 @@ fn up(
     let mut runner = Runner::start(&mut session.client, &settings, &mut printer(human))?;
     let result = runner.up(&files, options, &mut printer(human));
     settle(runner, result, format, "applied")?;
+    Ok(())
+}
+
+/// `migrate up --dry-run`: what `up` would run, read without the lock and without creating the
+/// tracking table; refused the same way `up` would refuse.
+fn up_dry_run(
+    config: &Config,
+    options: UpOptions,
+    timeouts: &TimeoutArgs,
+    format: Format,
+) -> Result<(), Failure> {
+    let files = files(config)?;
+    let mut session = open(config)?;
+    let settings = settings(config, timeouts);
+    let rows = read_rows(&mut session.client, &settings.table)?;
+    let entries = runner::plan(&files, &rows);
+    runner::blockers(
+        &entries,
+        options.allow_out_of_order,
+        "showing the migrations that would be applied",
+    )?;
+    let pending: Vec<&Migration> = entries
+        .iter()
+        .filter(|e| e.status == migrate::Status::Pending)
+        .filter_map(|e| e.file)
+        .take(options.limit.unwrap_or(usize::MAX))
+        .collect();
+    let statements = |m: &Migration| -> Vec<String> {
+        m.up.steps.iter().map(|s| format!("{};", s.sql)).collect()
+    };
+    if format == Format::Json {
+        let list: Vec<serde_json::Value> = pending
+            .iter()
+            .map(|m| {
+                let mut doc = migration_json(m);
+                doc["transaction"] = serde_json::Value::Bool(!m.no_transaction);
+                doc["statements"] = statements(m).into();
+                doc
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "dry_run": true,
+            "environment": config.environment,
+            "target": config.target.redacted(),
+            "would_apply": list,
+        });
+        println!("{doc:#}");
+        return Ok(());
+    }
+    if pending.is_empty() {
+        println!("-- Dry run: nothing to apply, the database is up to date.");
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    let io = |e: std::io::Error| {
+        eprintln!("error: writing to standard output: {e}");
+        Failure::Code(EXIT_FAILURE)
+    };
+    writeln!(
+        out,
+        "-- Dry run: nothing is applied. {} migration{} would be applied to {} ({}), in this order:",
+        pending.len(),
+        plural(pending.len()),
+        config.environment,
+        config.target.redacted()
+    )
+    .map_err(io)?;
+    for (name, value) in [
+        ("lock_timeout", &settings.lock_timeout),
+        ("statement_timeout", &settings.statement_timeout),
+    ] {
+        if let Some(v) = value {
+            writeln!(out, "SET {name} = {};", crate::sql::quote_literal(v)).map_err(io)?;
+        }
+    }
+    for m in &pending {
+        let how = if m.no_transaction {
+            "outside a transaction (-- nself:no-transaction), marked dirty until it finishes"
+        } else {
+            "in one transaction with its tracking row"
+        };
+        writeln!(out, "\n-- {} ({how})", m.file_name).map_err(io)?;
+        for st in statements(m) {
+            writeln!(out, "{st}").map_err(io)?;
+        }
+        writeln!(
+            out,
+            "-- then records version {} in {}",
+            m.version_text,
+            settings.table.sql()
+        )
+        .map_err(io)?;
+    }
     Ok(())
 }
 
@@ -781,9 +881,15 @@ pub fn snake_case(name: &str) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+/// A time in JSON output: RFC 3339 in UTC (`2026-01-24T14:30:52Z`), the one format every
+/// `--format json` document and metadata file uses.
+pub fn json_time(unix: i64) -> String {
+    crate::backup::clock::Civil::from_unix(unix).rfc3339()
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the Unix epoch (UTC).
 pub fn utc_timestamp(secs: u64) -> String {
-    crate::backup::clock::Civil::from_unix(i64::try_from(secs).unwrap_or(i64::MAX)).rfc3339()
+    json_time(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
 fn create(config: &Config, raw: &str) -> Result<(), Failure> {

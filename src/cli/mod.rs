@@ -1,5 +1,6 @@
 //! The command line: clap definitions and the only place that reads environment variables,
-//! prints, or decides the exit code (0 success, 1 failure, 2 bad usage).
+//! prints, or decides the exit code (0 success, 1 failure, 2 bad usage; with `import --check`
+//! and `diff --exit-code`, 1 means the schemas differ and 2 that they could not be compared).
 
 mod backup;
 mod context;
@@ -10,13 +11,14 @@ mod migrate;
 mod schema;
 mod seed;
 
-use clap::{Parser, Subcommand};
-use std::io::IsTerminal;
+use clap::{CommandFactory, Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "nself",
-    version,
+    version = env!("NSELF_LONG_VERSION"),
     about = "Own a PostgreSQL schema's whole life: DBML checked like code, diffed, migrated safely.",
     propagate_version = true,
     after_help = "Examples:\n  nself db status\n  nself db schema check nself/schema.dbml\n  nself --env staging db status\n  nself start && nself db shell"
@@ -40,6 +42,25 @@ enum Command {
     },
     #[command(flatten)]
     Local(local::LocalCommand),
+    /// Print a shell completion script to standard output.
+    ///
+    /// Load it in the running shell, or install it where the shell looks for completions.
+    #[command(
+        after_help = "Examples:\n  source <(nself completions bash)\n  nself completions bash > ~/.local/share/bash-completion/completions/nself\n  nself completions zsh > \"${fpath[1]}/_nself\"\n  nself completions fish > ~/.config/fish/completions/nself.fish\n  nself completions powershell >> $PROFILE\n  nself completions elvish >> ~/.config/elvish/rc.elv"
+    )]
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output, or write one page per command.
+    #[command(
+        after_help = "Examples:\n  nself man | man -l -\n  nself man > ~/.local/share/man/man1/nself.1\n  nself man --dir ~/.local/share/man/man1   # nself.1, nself-db.1, nself-db-migrate-up.1, …"
+    )]
+    Man {
+        /// Write nself.1 and a page for every subcommand into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,6 +102,9 @@ enum DbCommand {
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
+/// `schema import --check` and `schema diff --exit-code`: the two sides could not be compared
+/// (1 there means "they differ"). The same as bad usage, as for diff(1).
+pub const EXIT_NOT_CHECKED: i32 = 2;
 
 /// Whether to colour output written to stdout/stderr: only on a terminal, never with NO_COLOR.
 pub(crate) fn use_color(stream_is_terminal: bool) -> bool {
@@ -92,6 +116,7 @@ pub(crate) fn stderr_color() -> bool {
 }
 
 pub fn main() -> i32 {
+    crate::local::cluster::on_init(announce_local_init);
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -112,5 +137,45 @@ pub fn main() -> i32 {
             DbCommand::Connection(command) => db::run(&cli.global, command),
         },
         Command::Local(command) => local::run(&cli.global, command),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "nself", &mut out);
+            write_stdout(&out)
+        }
+        Command::Man { dir: None } => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => write_stdout(&out),
+                Err(e) => context::fail(&format!("rendering the manual page: {e}")),
+            }
+        }
+        Command::Man { dir: Some(dir) } => {
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                return context::fail(&format!("cannot create {}: {e}", dir.display()));
+            }
+            match clap_mangen::generate_to(Cli::command(), &dir) {
+                Ok(()) => {
+                    println!("Wrote the manual pages into {}", dir.display());
+                    EXIT_OK
+                }
+                Err(e) => context::fail(&format!("writing into {}: {e}", dir.display())),
+            }
+        }
     }
+}
+
+fn write_stdout(bytes: &[u8]) -> i32 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => EXIT_OK,
+        Err(e) => context::fail(&format!("writing to standard output: {e}")),
+    }
+}
+
+/// Says so on stderr before the local database is created (initdb takes seconds).
+fn announce_local_init(state_dir: &std::path::Path) {
+    eprintln!(
+        "Creating the local database in {} (first use; this takes a few seconds)…",
+        state_dir.display()
+    );
 }

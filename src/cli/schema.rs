@@ -3,8 +3,8 @@
 use super::context::{self, Global};
 use super::{stderr_color, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 use clap::{Subcommand, ValueEnum};
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum CheckFormat {
@@ -16,16 +16,27 @@ pub enum CheckFormat {
 pub enum SchemaCommand {
     /// Lint a DBML file: every syntax and semantic error and warning.
     ///
+    /// FILE `-` reads standard input (an editor's unsaved buffer); --stdin-filename names it in
+    /// messages, and its folder is where `use` imports are looked up (the current folder
+    /// without it). With --format json every outcome is one JSON document on stdout, a file
+    /// that cannot be read included (code E0001).
+    ///
     /// Exit status: 0 with no errors (warnings allowed), 1 with errors, 2 when the file cannot be
     /// read.
     ///
     /// Examples:
     ///   nself db schema check nself/schema.dbml
     ///   nself db schema check schema.dbml --format json
+    ///   nself db schema check - --stdin-filename nself/schema.dbml --format json < buffer.dbml
     #[command(verbatim_doc_comment)]
     Check {
-        /// The DBML file (imports with `use` are followed relative to it).
+        /// The DBML file (imports with `use` are followed relative to it), or `-` for standard
+        /// input.
         file: PathBuf,
+        /// With FILE `-`: the name shown in messages; `use` imports are read relative to its
+        /// folder.
+        #[arg(long, value_name = "NAME")]
+        stdin_filename: Option<PathBuf>,
         /// `human` renders like rustc; `json` prints one document for editors.
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
@@ -39,7 +50,8 @@ pub enum SchemaCommand {
     /// Every change carries its hazards (data loss, table rewrite or lock, may fail on existing
     /// data), shown with --dry-run and in the file. A drop and an add that look like a rename
     /// are pointed out with the --rename flag that would express it. Exit status: 0 (also when
-    /// nothing changed), 1 on failure or when --check finds differences, 2 on bad usage.
+    /// nothing changed), 1 on failure, 2 on bad usage; with --check: 0 no differences, 1
+    /// differences, 2 could not compare (any failure).
     ///
     /// Examples:
     ///   nself db schema import nself/schema.dbml --dry-run
@@ -52,6 +64,9 @@ pub enum SchemaCommand {
     Import(super::import::ImportArgs),
     /// Compare two schemas: an environment, a URL or a DBML file against the configured
     /// database (or --from). `+` exists only in the source, `-` only in TARGET.
+    ///
+    /// Exit status: 0, 1 on failure, 2 on bad usage; with --exit-code: 0 no differences, 1
+    /// differences, 2 could not compare (any failure).
     ///
     /// Examples:
     ///   nself db schema diff staging
@@ -96,9 +111,10 @@ pub fn run(global: &Global, cmd: SchemaCommand) -> i32 {
     match cmd {
         SchemaCommand::Check {
             file,
+            stdin_filename,
             format,
             max_diagnostics,
-        } => check(&file, format, max_diagnostics),
+        } => check(&file, stdin_filename.as_deref(), format, max_diagnostics),
         SchemaCommand::Export {
             format,
             output,
@@ -165,11 +181,66 @@ fn export(
     code
 }
 
-fn check(file: &std::path::Path, format: CheckFormat, limit: usize) -> i32 {
-    let project = match crate::ir::load_project(file) {
+/// Reads the entry file, or standard input for `-` (named and placed by `--stdin-filename`).
+fn load_for_check(
+    file: &Path,
+    stdin_filename: Option<&Path>,
+) -> Result<crate::ir::Project, (String, String)> {
+    if file != Path::new("-") {
+        if stdin_filename.is_some() {
+            return Err((
+                file.display().to_string(),
+                "--stdin-filename names standard input: give FILE as `-` to read it".to_owned(),
+            ));
+        }
+        return crate::ir::load_project(file).map_err(|e| {
+            let name = file.display().to_string();
+            let message = format!("cannot read {name}: {e}");
+            (name, message)
+        });
+    }
+    let name = stdin_filename
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "<stdin>".to_owned());
+    let mut bytes = Vec::new();
+    // One byte past the largest file the front end reads: it reports the size, and memory stays
+    // bounded whatever is piped in.
+    let cap = crate::ir::MAX_FILE_BYTES as u64 + 1;
+    if let Err(e) = std::io::stdin().lock().take(cap).read_to_end(&mut bytes) {
+        let message = format!("cannot read standard input ({name}): {e}");
+        return Err((name, message));
+    }
+    // Imports are looked up beside the named file, else in the current folder.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let path = match stdin_filename {
+        Some(p) => cwd.join(p),
+        None => cwd.join("<stdin>"),
+    };
+    Ok(crate::ir::load_project_bytes(&path, name, &bytes))
+}
+
+fn check(file: &Path, stdin_filename: Option<&Path>, format: CheckFormat, limit: usize) -> i32 {
+    let label = match (file == Path::new("-"), stdin_filename) {
+        (true, Some(name)) => name.display().to_string(),
+        (true, None) => "<stdin>".to_owned(),
+        (false, _) => file.display().to_string(),
+    };
+    let project = match load_for_check(file, stdin_filename) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", file.display());
+        Err((name, message)) => {
+            if format == CheckFormat::Json {
+                let mut map = crate::diag::SourceMap::new();
+                let id = map.add(name, String::new());
+                let mut diags = crate::diag::Diagnostics::new();
+                diags.push(crate::diag::Diagnostic::error(
+                    crate::diag::UNREADABLE,
+                    message,
+                    crate::diag::Span::new(id, 0, 0),
+                ));
+                println!("{}", crate::diag::to_json(&map, &diags, limit));
+            } else {
+                eprintln!("error: {message}");
+            }
             return EXIT_USAGE;
         }
     };
@@ -204,9 +275,9 @@ fn check(file: &std::path::Path, format: CheckFormat, limit: usize) -> i32 {
                     )?;
                 }
                 if e + w > 0 {
-                    writeln!(err, "{}: {e} error(s), {w} warning(s)", file.display())
+                    writeln!(err, "{label}: {e} error(s), {w} warning(s)")
                 } else {
-                    writeln!(out, "{}: ok", file.display())
+                    writeln!(out, "{label}: ok")
                 }
             })
         }

@@ -70,6 +70,16 @@ pub fn load_project(path: &Path) -> std::io::Result<Project> {
     Ok(b.finish(entry))
 }
 
+/// Compiles `bytes` as if they were the file at `path`, which need not exist (standard input, an
+/// editor's unsaved buffer): `name` is shown in messages and `use` imports are read relative to
+/// `path`'s folder.
+pub fn load_project_bytes(path: &Path, name: String, bytes: &[u8]) -> Project {
+    let mut b = Builder::default();
+    let entry = b.add(Some(path.to_path_buf()), name, bytes);
+    b.follow_imports(entry);
+    b.finish(entry)
+}
+
 /// Compiles DBML held in memory (imports are not followed).
 pub fn compile_str(name: &str, text: &str) -> Project {
     let mut b = Builder::default();

@@ -29,6 +29,16 @@ pub const PORT: u16 = 5432;
 /// The superuser initdb creates.
 pub const SUPERUSER: &str = "postgres";
 
+/// Called with the state folder just before initdb creates a cluster (see [`on_init`]).
+static INIT_NOTICE: std::sync::OnceLock<fn(&Path)> = std::sync::OnceLock::new();
+
+/// Registers the process's announcement of a cluster being created (the CLI prints one line: the
+/// first command in a new project otherwise sits silent for seconds). This module never prints;
+/// without a registration, creating a cluster is silent (the test support's clusters).
+pub fn on_init(notice: fn(&Path)) {
+    let _ = INIT_NOTICE.set(notice);
+}
+
 const INIT_TIMEOUT: Duration = Duration::from_secs(180);
 const PG_CTL_WAIT_SECS: u64 = 60;
 
@@ -227,6 +237,9 @@ impl Cluster {
         self.prepare_dirs()?;
         let initialized = state == State::NotInitialized;
         if initialized {
+            if let Some(notice) = INIT_NOTICE.get() {
+                notice(&self.state_dir);
+            }
             self.init(&bins)?;
         }
         if let Some(major) = self.data_major() {

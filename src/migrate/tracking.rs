@@ -60,8 +60,9 @@ pub struct Applied {
     pub checksum: Option<String>,
     /// `YYYY-MM-DD HH:MI` in the server's time zone.
     pub applied_at: String,
-    /// The full timestamp as the server prints it.
-    pub applied_at_full: String,
+    /// The time in Unix seconds (`None` without an `applied_at` column): JSON shows it as RFC
+    /// 3339 in UTC, like every time nself prints as JSON.
+    pub applied_unix: Option<i64>,
     pub execution_ms: Option<i64>,
     /// `false` while a migration outside a transaction is running or after it failed.
     pub success: bool,
@@ -193,9 +194,10 @@ impl Tracking {
     /// Every row, by version.
     pub fn rows(&self, client: &mut impl GenericClient) -> Result<Vec<Applied>, MigrateError> {
         let applied_at = if self.has("applied_at") {
-            "to_char(applied_at, 'YYYY-MM-DD HH24:MI'), applied_at::text"
+            "to_char(applied_at, 'YYYY-MM-DD HH24:MI'), \
+             floor(extract(epoch FROM applied_at))::bigint"
         } else {
-            "'-', '-'"
+            "'-', NULL::bigint"
         };
         let sql = format!(
             "SELECT version::text, coalesce({name}::text, ''), {checksum}::text, {applied_at}, \
@@ -232,7 +234,7 @@ impl Tracking {
                 name,
                 checksum: r.get(2),
                 applied_at: r.get(3),
-                applied_at_full: r.get(4),
+                applied_unix: r.get(4),
                 execution_ms: r.get(5),
                 success: r.get(6),
             });

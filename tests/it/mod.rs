@@ -5,6 +5,7 @@ mod backup_safety;
 mod catalog;
 mod check_cli;
 mod check_corpus;
+mod cli_conventions;
 mod config_cli;
 mod conformance;
 mod connect_errors;

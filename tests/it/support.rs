@@ -52,6 +52,32 @@ impl Project {
         Run::from(cmd.output().unwrap())
     }
 
+    /// Like [`Project::run`], with `input` on standard input.
+    pub fn run_stdin(&self, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Run {
+        use std::io::Write;
+        let mut cmd = Command::new(NSELF);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .current_dir(self.path())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // A writer thread: a child that answers before reading all of it cannot block us.
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        Run::from(out)
+    }
+
     pub fn state_dir(&self) -> PathBuf {
         self.path().join(".nself").join("postgres")
     }
