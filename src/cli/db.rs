@@ -127,9 +127,8 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         )
     });
     let local = session.as_ref().and_then(|s| s.local.as_ref());
-    let last_backup = crate::backup::list(&config.project_dir.join(crate::backup::FOLDER))
-        .ok()
-        .and_then(|all| all.last().map(|b| format!("{} ({})", b.created_at, b.name)));
+    // This environment's and database's own last complete backup.
+    let last_backup = super::backup::last_backup(config);
     if format == Format::Json {
         let doc = serde_json::json!({
             "environment": config.environment,
