@@ -816,13 +816,14 @@ pub fn table_needs(
                 WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
                UNION \
                SELECT n.x FROM t JOIN pg_type ty ON ty.oid = t.oid \
-                 CROSS JOIN LATERAL (VALUES (ty.typelem), (ty.typbasetype)) n(x) WHERE n.x <> 0 \
-               UNION \
-               SELECT a.atttypid FROM t JOIN pg_type ty ON ty.oid = t.oid \
-                 JOIN pg_class c ON c.oid = ty.typrelid AND c.relkind = 'c' \
-                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
-               UNION \
-               SELECT r.rngsubtype FROM t JOIN pg_range r ON r.rngtypid = t.oid \
+                 CROSS JOIN LATERAL ( \
+                   SELECT ty.typelem UNION ALL SELECT ty.typbasetype \
+                   UNION ALL SELECT a.atttypid FROM pg_class c \
+                     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 \
+                      AND NOT a.attisdropped \
+                    WHERE c.oid = ty.typrelid AND c.relkind = 'c' \
+                   UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = ty.oid \
+                 ) n(x) WHERE n.x <> 0 \
              ) \
              SELECT 'type', ty.oid, ty.typnamespace::oid, tn.nspname::text, ''::text FROM t \
                JOIN pg_type ty ON ty.oid = t.oid \

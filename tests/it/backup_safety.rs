@@ -298,8 +298,14 @@ fn a_custom_format_dump_restores_in_one_transaction() {
         .batch_execute("CREATE TABLE zzz (other text); INSERT INTO zzz VALUES ('keep me');")
         .unwrap();
     let before = tables(&conflicting);
-    nself(&p, &conflicting, &["db", "restore", "prod.dump"])
-        .fails(1, &["rolled the whole restore back"]);
+    // With `public` not managed, the pre-check (issue 11) lets it through to psql, which
+    // meets the conflict halfway.
+    nself(
+        &p,
+        &conflicting,
+        &["db", "restore", "prod.dump", "--schemas", "elsewhere"],
+    )
+    .fails(1, &["rolled the whole restore back"]);
     assert_eq!(tables(&conflicting), before);
 }
 
