@@ -95,7 +95,8 @@ pub fn create_new(path: &Path, mode: u32) -> io::Result<File> {
 
 /// The `.gitignore` nself writes in a folder of its own that it creates in a project
 /// (`.nself/`, `backups/`): everything in it stays out of git, the file included.
-pub const IGNORE_ALL: &str = "# Created by nself: this folder holds local state and backups, not sources.\n*\n";
+pub const IGNORE_ALL: &str =
+    "# Created by nself: this folder holds local state and backups, not sources.\n*\n";
 
 /// Creates `dir` and its missing parents. The topmost folder this call created itself (not one
 /// that already existed, nor one another process created first) gets a `.gitignore` holding

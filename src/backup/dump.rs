@@ -779,15 +779,23 @@ pub fn table_needs(
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = dump
-            .spawn()
-            .map_err(BackupError::io(format!("starting {}", req.pg_dump.display())))?;
+        let mut child = dump.spawn().map_err(BackupError::io(format!(
+            "starting {}",
+            req.pg_dump.display()
+        )))?;
         let errors = collect_stderr(&mut child);
         let stdout = child.stdout.take().map(Stdio::from);
         let mut list = Command::new(pg_restore);
         list.arg("--list");
-        let listed = run_tool(list, "listing the schema (pg_restore --list)", req.params, stdout);
-        let status = child.wait().map_err(BackupError::io("waiting for pg_dump"))?;
+        let listed = run_tool(
+            list,
+            "listing the schema (pg_restore --list)",
+            req.params,
+            stdout,
+        );
+        let status = child
+            .wait()
+            .map_err(BackupError::io("waiting for pg_dump"))?;
         let messages = errors.join().unwrap_or_default();
         if !status.success() {
             return Err(BackupError::Tool {
@@ -801,12 +809,26 @@ pub fn table_needs(
         Ok(String::from_utf8_lossy(&listed?).into_owned())
     };
     // The tables (and views …) pg_dump selects for the patterns.
-    let mut selecting: Vec<String> = req.options.tables.iter().map(|t| format!("--table={t}")).collect();
-    selecting.extend(req.options.exclude.iter().map(|t| format!("--exclude-table={t}")));
+    let mut selecting: Vec<String> = req
+        .options
+        .tables
+        .iter()
+        .map(|t| format!("--table={t}"))
+        .collect();
+    selecting.extend(
+        req.options
+            .exclude
+            .iter()
+            .map(|t| format!("--exclude-table={t}")),
+    );
     if !req.options.include_metadata {
         selecting.push("--exclude-schema=hdb_catalog".into());
     }
-    let tables = toc_oids(&schema_dump(selecting)?, 1259, &["TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE"]);
+    let tables = toc_oids(
+        &schema_dump(selecting)?,
+        1259,
+        &["TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE"],
+    );
     // The types they need, through arrays, domains, composite and range types; the schemas of
     // those types and of the tables; the sequences of their defaults.
     let rows = client
@@ -868,7 +890,12 @@ pub fn table_needs(
     let mut whole = Command::new(req.pg_dump);
     client_env(&mut whole, req.params, "nself db backup");
     whole.args(["--format=custom", "--schema-only", "--no-password"]);
-    let archive = run_tool(whole, "dumping the schema (pg_dump --schema-only)", req.params, None)?;
+    let archive = run_tool(
+        whole,
+        "dumping the schema (pg_dump --schema-only)",
+        req.params,
+        None,
+    )?;
     let (tmp, mut f, _guard) = temp_beside(&req.path)?;
     f.write_all(&archive)
         .and_then(|_| f.sync_all())
@@ -876,7 +903,13 @@ pub fn table_needs(
     drop(f);
     let mut list = Command::new(pg_restore);
     list.arg("--list").arg(&tmp.path);
-    let listing = String::from_utf8_lossy(&run_tool(list, "listing the schema (pg_restore --list)", req.params, None)?).into_owned();
+    let listing = String::from_utf8_lossy(&run_tool(
+        list,
+        "listing the schema (pg_restore --list)",
+        req.params,
+        None,
+    )?)
+    .into_owned();
     // The types pg_dump dumps (not the system's, not an extension's).
     let chosen: Vec<&str> = listing
         .lines()
@@ -903,7 +936,11 @@ pub fn table_needs(
     let mut prelude = b"\n-- nself: the schemas and types the tables of this backup use\n".to_vec();
     for schema in &schemas {
         prelude.extend_from_slice(
-            format!("CREATE SCHEMA IF NOT EXISTS {};\n", crate::sql::quote_ident(schema)).as_bytes(),
+            format!(
+                "CREATE SCHEMA IF NOT EXISTS {};\n",
+                crate::sql::quote_ident(schema)
+            )
+            .as_bytes(),
         );
     }
     if chosen.is_empty() {
@@ -915,17 +952,26 @@ pub fn table_needs(
     }
     let (list_tmp, mut lf, _list_guard) = temp_beside(&req.path)?;
     lf.write_all(format!("{}\n", chosen.join("\n")).as_bytes())
-        .map_err(BackupError::io(format!("writing {}", list_tmp.path.display())))?;
+        .map_err(BackupError::io(format!(
+            "writing {}",
+            list_tmp.path.display()
+        )))?;
     drop(lf);
     let mut sql = Command::new(pg_restore);
     sql.args(["--no-owner", "--no-privileges", "--file=-", "--use-list"])
         .arg(&list_tmp.path)
         .arg(&tmp.path);
-    let text = run_tool(sql, "writing the tables' types (pg_restore)", req.params, None)?;
+    let text = run_tool(
+        sql,
+        "writing the tables' types (pg_restore)",
+        req.params,
+        None,
+    )?;
     // pg_restore's own `\restrict` pair is left out: the prelude goes inside pg_dump's.
     for line in text.split_inclusive(|b| *b == b'\n') {
         let t = line.trim_ascii();
-        if t.starts_with(b"\\restrict ") || t.starts_with(b"\\unrestrict ") || t.starts_with(b"--") {
+        if t.starts_with(b"\\restrict ") || t.starts_with(b"\\unrestrict ") || t.starts_with(b"--")
+        {
             continue;
         }
         prelude.extend_from_slice(line);
@@ -1009,6 +1055,48 @@ mod tests {
             .to_string();
         assert!(e.contains("14.9") && e.contains("PostgreSQL 16.2"), "{e}");
         assert!(e.contains("postgresql-client-16"), "{e}");
+    }
+
+    #[test]
+    fn the_prelude_goes_inside_pg_dumps_restrict_block() {
+        let splice = |script: &str, chunk: usize| {
+            let mut s = Splice::new(Vec::new(), b"PRELUDE\n".to_vec());
+            for part in script.as_bytes().chunks(chunk) {
+                s.write_all(part).unwrap();
+            }
+            String::from_utf8(s.finish().unwrap()).unwrap()
+        };
+        let dump = "--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\nSET x = 1;\n";
+        for chunk in [1, 3, 1000] {
+            assert_eq!(
+                splice(dump, chunk),
+                "--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\nPRELUDE\n\nSET x = 1;\n"
+            );
+            // Without a \\restrict line: before the first statement.
+            assert_eq!(splice("-- c\nSET x;\n", chunk), "-- c\nPRELUDE\nSET x;\n");
+        }
+        // Nothing but comments: at the end.
+        assert_eq!(splice("-- c\n", 2), "-- c\nPRELUDE\n");
+        // No prelude: the bytes pass through.
+        let mut s = Splice::new(Vec::new(), Vec::new());
+        s.write_all(b"SET x;\n").unwrap();
+        assert_eq!(s.finish().unwrap(), b"SET x;\n");
+    }
+
+    #[test]
+    fn table_of_contents_entries() {
+        let list = ";\n; Archive created at …\n;\n215; 1247 16386 TYPE public mood postgres\n\
+                    216; 1247 16390 DOMAIN public email postgres\n\
+                    217; 1259 16400 TABLE public users postgres\n\
+                    3400; 0 16400 TABLE DATA public users postgres\n\
+                    7; 2615 2200 SCHEMA - app postgres\n";
+        assert_eq!(
+            toc_oids(list, 1247, &["TYPE", "DOMAIN"]),
+            vec![16386, 16390]
+        );
+        assert_eq!(toc_oids(list, 1259, &["TABLE"]), vec![16400]);
+        assert_eq!(toc_oids(list, 2615, &["SCHEMA"]), vec![2200]);
+        assert_eq!(exact_pattern("a\"b", "x.*"), "\"a\"\"b\".\"x.*\"");
     }
 
     #[test]

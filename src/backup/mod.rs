@@ -252,7 +252,9 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>, BackupError> {
             has_metadata: meta.is_some(),
             environment: meta.as_ref().and_then(|m| m.environment.clone()),
             database: meta.as_ref().map(|m| m.database.clone()),
-            partial: meta.as_ref().is_none_or(|m| m.partial || m.options.is_partial()),
+            partial: meta
+                .as_ref()
+                .is_none_or(|m| m.partial || m.options.is_partial()),
         });
     }
     out.sort_by(|a, b| (a.created_unix, &a.name).cmp(&(b.created_unix, &b.name)));

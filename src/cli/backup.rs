@@ -278,9 +278,7 @@ fn make(
         Some(p) => {
             // The name decides: `.gz` is gzip, anything else plain SQL (so `psql -f` reads a
             // `.sql` file); `--no-compress` with a `.gz` name is a contradiction.
-            let gz = p
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+            let gz = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
             if gz && args.no_compress {
                 return Err(BackupError::Usage(format!(
                     "--output {} names a gzip file but --no-compress asks for plain SQL; name                      it without .gz (e.g. backup.sql) or leave out --no-compress",
@@ -689,17 +687,22 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
     };
     // A named backup of another environment or database is restored, and said so.
     let foreign = match &checked.metadata {
-        Some(m) if m.environment.as_deref() != Some(env.as_str()) || m.database != session.params.dbname => Some(format!(
-            "note: {} was made {} from database {}; restoring it into database {} in {env} \
+        Some(m)
+            if m.environment.as_deref() != Some(env.as_str())
+                || m.database != session.params.dbname =>
+        {
+            Some(format!(
+                "note: {} was made {} from database {}; restoring it into database {} in {env} \
              because it was named",
-            shown(config, &path),
-            m.environment
-                .as_deref()
-                .map(|e| format!("in {e}"))
-                .unwrap_or_else(|| "in an unrecorded environment".into()),
-            m.database,
-            session.params.dbname,
-        )),
+                shown(config, &path),
+                m.environment
+                    .as_deref()
+                    .map(|e| format!("in {e}"))
+                    .unwrap_or_else(|| "in an unrecorded environment".into()),
+                m.database,
+                session.params.dbname,
+            ))
+        }
         Some(_) => None,
         None => Some(format!(
             "note: {} has no metadata, so nothing says which environment and database it \
@@ -818,7 +821,9 @@ fn default_backup(config: &Config, env: &str, db: &str) -> Result<PathBuf, Failu
                     "{}of database {} in {}",
                     if b.partial { "partial, " } else { "" },
                     b.database.as_deref().unwrap_or("-"),
-                    b.environment.as_deref().unwrap_or("an unrecorded environment")
+                    b.environment
+                        .as_deref()
+                        .unwrap_or("an unrecorded environment")
                 )
             };
             *others.entry(what).or_default() += 1;

@@ -65,8 +65,7 @@ fn backups_belong_to_their_environment_and_database() {
     let p = Project::new();
 
     // `db restore` with no backups at all: exit 1.
-    in_env(&p, &db, "local", &["db", "restore", "--dry-run"])
-        .fails(1, &["no backups in backups/"]);
+    in_env(&p, &db, "local", &["db", "restore", "--dry-run"]).fails(1, &["no backups in backups/"]);
 
     let local = created(&in_env(&p, &db, "local", &["db", "backup"]));
     let staging = created(&in_env(&p, &db, "staging", &["db", "backup"]));
@@ -87,7 +86,11 @@ fn backups_belong_to_their_environment_and_database() {
     }
     // A newer partial backup in staging is labelled, and is never the default.
     let partial = in_env(&p, &db, "staging", &["db", "backup", "--tables", "users"]);
-    assert!(partial.stdout.contains("Partial: tables users"), "{}", partial.stdout);
+    assert!(
+        partial.stdout.contains("Partial: tables users"),
+        "{}",
+        partial.stdout
+    );
     let partial = created(&partial);
     assert_eq!(meta(&p.path().join(&partial))["partial"], true);
 
@@ -96,7 +99,11 @@ fn backups_belong_to_their_environment_and_database() {
     list.ok();
     assert!(list.stdout.contains("ENVIRONMENT"), "{}", list.stdout);
     let row = |name: &str| {
-        let file = Path::new(name).file_name().unwrap().to_string_lossy().into_owned();
+        let file = Path::new(name)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         list.stdout
             .lines()
             .find(|l| l.starts_with(&file))
@@ -108,7 +115,13 @@ fn backups_belong_to_their_environment_and_database() {
     assert!(row(&staging).contains(&db.name), "{}", list.stdout);
     assert!(row(&staging).contains(" complete "), "{}", list.stdout);
     assert!(row(&partial).contains(" partial "), "{}", list.stdout);
-    let json = in_env(&p, &db, "staging", &["db", "backup", "list", "--format", "json"]).json();
+    let json = in_env(
+        &p,
+        &db,
+        "staging",
+        &["db", "backup", "list", "--format", "json"],
+    )
+    .json();
     let entry = json
         .as_array()
         .unwrap()
@@ -119,7 +132,11 @@ fn backups_belong_to_their_environment_and_database() {
     assert_eq!(entry["partial"], true);
 
     // Each environment restores its own newest complete backup.
-    for (env, want) in [("staging", &staging), ("production", &production), ("local", &local)] {
+    for (env, want) in [
+        ("staging", &staging),
+        ("production", &production),
+        ("local", &local),
+    ] {
         let dry = in_env(&p, &db, env, &["db", "restore", "--dry-run"]);
         dry.ok();
         assert!(
@@ -130,7 +147,12 @@ fn backups_belong_to_their_environment_and_database() {
         assert!(!dry.stdout.contains("note:"), "{}", dry.stdout);
     }
     // Another environment's backup needs its name, and the restore says whose it is.
-    let dry = in_env(&p, &db, "staging", &["db", "restore", &production, "--dry-run"]);
+    let dry = in_env(
+        &p,
+        &db,
+        "staging",
+        &["db", "restore", &production, "--dry-run"],
+    );
     dry.ok();
     assert!(
         dry.stdout.contains("was made in production from database"),
@@ -154,7 +176,11 @@ fn backups_belong_to_their_environment_and_database() {
         s.json()["last_backup"].clone()
     };
     let last = status("staging", &db);
-    let staging_name = Path::new(&staging).file_name().unwrap().to_string_lossy().into_owned();
+    let staging_name = Path::new(&staging)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     assert!(
         last.as_str().unwrap_or_default().contains(&staging_name),
         "{last}"
@@ -169,14 +195,21 @@ fn backups_belong_to_their_environment_and_database() {
     let mut meta_file = old.as_os_str().to_os_string();
     meta_file.push(".meta.json");
     std::fs::write(&meta_file, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
-    in_env(&p, &db, "production", &["db", "restore", "--dry-run"]).fails(
-        1,
-        &["no complete backup", "an unrecorded environment"],
-    );
+    in_env(&p, &db, "production", &["db", "restore", "--dry-run"])
+        .fails(1, &["no complete backup", "an unrecorded environment"]);
     // … but it restores when named.
-    let dry = in_env(&p, &db, "production", &["db", "restore", &production, "--dry-run"]);
+    let dry = in_env(
+        &p,
+        &db,
+        "production",
+        &["db", "restore", &production, "--dry-run"],
+    );
     dry.ok();
-    assert!(dry.stdout.contains("unrecorded environment"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("unrecorded environment"),
+        "{}",
+        dry.stdout
+    );
 }
 
 const TYPED: &str = "
@@ -219,7 +252,10 @@ fn a_partial_backup_carries_its_types_and_restores_with_clean() {
         1
     );
     assert_eq!(
-        count(&db, "SELECT count(*) FROM posts WHERE lvl = 'high'::app.level"),
+        count(
+            &db,
+            "SELECT count(*) FROM posts WHERE lvl = 'high'::app.level"
+        ),
         1
     );
     // The sequences continue where they were.
@@ -255,12 +291,24 @@ fn output_names_decide_the_format() {
         .unwrap();
     let p = Project::new();
     let gz = |f: &str| std::fs::read(p.path().join(f)).unwrap()[..2] == [0x1f, 0x8b];
-    in_env(&p, &db, "local", &["db", "backup", "--output", "out/backup.sql"]).ok();
+    in_env(
+        &p,
+        &db,
+        "local",
+        &["db", "backup", "--output", "out/backup.sql"],
+    )
+    .ok();
     assert!(!gz("out/backup.sql"));
     // Plain SQL that psql reads as it is.
     let text = std::fs::read_to_string(p.path().join("out/backup.sql")).unwrap();
     assert!(text.contains("CREATE TABLE public.t"), "{text}");
-    in_env(&p, &db, "local", &["db", "backup", "--output", "out/backup.sql.gz"]).ok();
+    in_env(
+        &p,
+        &db,
+        "local",
+        &["db", "backup", "--output", "out/backup.sql.gz"],
+    )
+    .ok();
     assert!(gz("out/backup.sql.gz"));
     // BACKUP_COMPRESSION=false is for backups/; the name still decides.
     let u = url(&db);
@@ -279,13 +327,28 @@ fn output_names_decide_the_format() {
     .fails(2, &["--no-compress", "without .gz"]);
     assert!(!p.path().join("x.sql.gz").exists());
     // Both restore.
-    in_env(&p, &db, "local", &["db", "restore", "--clean", "out/backup.sql"]).ok();
-    in_env(&p, &db, "local", &["db", "restore", "--clean", "out/backup.sql.gz"]).ok();
+    in_env(
+        &p,
+        &db,
+        "local",
+        &["db", "restore", "--clean", "out/backup.sql"],
+    )
+    .ok();
+    in_env(
+        &p,
+        &db,
+        "local",
+        &["db", "restore", "--clean", "out/backup.sql.gz"],
+    )
+    .ok();
     assert_eq!(count(&db, "SELECT count(*) FROM t"), 1);
 }
 
 fn migration(p: &Project, name: &str, up: &str) {
-    p.write(&format!("nself/migrations/{name}.sql"), &format!("-- UP\n{up}\n"));
+    p.write(
+        &format!("nself/migrations/{name}.sql"),
+        &format!("-- UP\n{up}\n"),
+    );
 }
 
 #[test]
@@ -298,7 +361,8 @@ fn update_backs_up_only_what_it_changes_and_its_restore_advice_works() {
     let run = update(&[]);
     run.ok();
     assert!(
-        run.stdout.contains("Creating backup... Skipped (nothing pending)"),
+        run.stdout
+            .contains("Creating backup... Skipped (nothing pending)"),
         "{}",
         run.stdout
     );
@@ -314,7 +378,11 @@ fn update_backs_up_only_what_it_changes_and_its_restore_advice_works() {
     run.ok();
     assert_eq!(backups(&p).len(), 1);
     // Something changed: the way back is named.
-    assert!(run.stdout.contains("nself db restore --clean backups/"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("nself db restore --clean backups/"),
+        "{}",
+        run.stdout
+    );
     let run = update(&[]);
     run.ok();
     assert_eq!(backups(&p).len(), 1, "nothing pending made a backup");
@@ -330,7 +398,11 @@ fn update_backs_up_only_what_it_changes_and_its_restore_advice_works() {
     std::fs::remove_file(p.path().join("nself/migrations/002_index.sql")).unwrap();
 
     // A failed update prints a restore command; run as printed, it works.
-    migration(&p, "002_add_name", "ALTER TABLE users ADD COLUMN name text;");
+    migration(
+        &p,
+        "002_add_name",
+        "ALTER TABLE users ADD COLUMN name text;",
+    );
     migration(&p, "003_broken", "ALTER TABLE nope ADD COLUMN z int;");
     let run = update(&[]);
     run.fails(1, &["rolled back", "nself db restore --clean backups/"]);
@@ -350,7 +422,11 @@ fn update_backs_up_only_what_it_changes_and_its_restore_advice_works() {
     let backup = printed.rsplit(' ').next().unwrap();
     in_env(&p, &db, "local", &["db", "restore", backup]).fails(
         1,
-        &["is not empty", "Nothing was changed", "nself db restore --clean"],
+        &[
+            "is not empty",
+            "Nothing was changed",
+            "nself db restore --clean",
+        ],
     );
     let dry = in_env(&p, &db, "local", &["db", "restore", backup, "--dry-run"]);
     dry.ok();
@@ -361,7 +437,10 @@ fn update_backs_up_only_what_it_changes_and_its_restore_advice_works() {
     in_env(&p, &db, "local", &words[1..]).ok();
     assert_eq!(count(&db, "SELECT count(*) FROM users"), 1);
     assert_eq!(
-        count(&db, "SELECT count(*) FROM pg_class WHERE relname = 'scratch'"),
+        count(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname = 'scratch'"
+        ),
         0
     );
 }
@@ -406,8 +485,11 @@ fn schedules_storage_confirmations_and_ignored_folders() {
         run.ok();
         assert!(run.stdout.contains(want), "{macro_}: {}", run.stdout);
     }
-    p.run(&["db", "backup", "status"], &[("BACKUP_SCHEDULE", "@reboot")])
-        .fails(1, &["@reboot"]);
+    p.run(
+        &["db", "backup", "status"],
+        &[("BACKUP_SCHEDULE", "@reboot")],
+    )
+    .fails(1, &["@reboot"]);
     let s3 = p.run(
         &["db", "backup", "status"],
         &[("BACKUP_STORAGE", "s3"), ("AWS_BACKUP_BUCKET", "b")],
@@ -418,13 +500,25 @@ fn schedules_storage_confirmations_and_ignored_folders() {
     // --confirm help names each command's phrase.
     let help = p.run(&["db", "restore", "--help"], &[]);
     help.ok();
-    assert!(help.stdout.contains("yes-restore-production"), "{}", help.stdout);
-    assert!(!help.stdout.contains("yes-destroy-production"), "{}", help.stdout);
+    assert!(
+        help.stdout.contains("yes-restore-production"),
+        "{}",
+        help.stdout
+    );
+    assert!(
+        !help.stdout.contains("yes-destroy-production"),
+        "{}",
+        help.stdout
+    );
     let help = p.run(&["db", "update", "--help"], &[]);
     help.ok();
     let words = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(words.contains("asks for: production"), "{}", help.stdout);
-    assert!(!help.stdout.contains("yes-destroy-production"), "{}", help.stdout);
+    assert!(
+        !help.stdout.contains("yes-destroy-production"),
+        "{}",
+        help.stdout
+    );
 
     // .nself/ gets a .gitignore when nself creates it (here: the lock `stop` takes).
     assert!(!p.path().join(".nself").exists());
@@ -442,7 +536,12 @@ fn schedules_storage_confirmations_and_ignored_folders() {
     let ignore = std::fs::read_to_string(p.path().join("backups/.gitignore")).unwrap();
     assert_eq!(ignore.lines().last(), Some("*"), "{ignore}");
     std::fs::write(p.path().join("backups/.gitignore"), "mine\n").unwrap();
-    created(&in_env(&p, &db, "local", &["db", "backup", "--name", "again"]));
+    created(&in_env(
+        &p,
+        &db,
+        "local",
+        &["db", "backup", "--name", "again"],
+    ));
     assert_eq!(
         std::fs::read_to_string(p.path().join("backups/.gitignore")).unwrap(),
         "mine\n"
@@ -456,7 +555,9 @@ fn schedules_storage_confirmations_and_ignored_folders() {
 #[test]
 fn a_wrong_phrase_on_the_terminal_says_it_did_not_match() {
     let db = fresh_database();
-    db.client().batch_execute("CREATE TABLE t (id int)").unwrap();
+    db.client()
+        .batch_execute("CREATE TABLE t (id int)")
+        .unwrap();
     let p = Project::new();
     let file = created(&in_env(&p, &db, "production", &["db", "backup"]));
     let u = url(&db);
@@ -473,5 +574,8 @@ fn a_wrong_phrase_on_the_terminal_says_it_did_not_match() {
         "{}",
         run.all()
     );
-    assert_eq!(count(&db, "SELECT count(*) FROM pg_class WHERE relname = 't'"), 1);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM pg_class WHERE relname = 't'"),
+        1
+    );
 }
