@@ -93,10 +93,69 @@ pub fn create_new(path: &Path, mode: u32) -> io::Result<File> {
         .open(path)
 }
 
+/// The `.gitignore` nself writes in a folder of its own that it creates in a project
+/// (`.nself/`, `backups/`): everything in it stays out of git, the file included.
+pub const IGNORE_ALL: &str =
+    "# Created by nself: this folder holds local state and backups, not sources.\n*\n";
+
+/// Creates `dir` and its missing parents. The topmost folder this call created itself (not one
+/// that already existed, nor one another process created first) gets a `.gitignore` holding
+/// `*`, created exclusively, so a user's own file is never replaced. Returns whether `dir` was
+/// created by this call.
+pub fn create_dir_ignored(dir: &Path) -> io::Result<bool> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(d) = at {
+        if d.as_os_str().is_empty() || std::fs::symlink_metadata(d).is_ok() {
+            break;
+        }
+        missing.push(d);
+        at = d.parent();
+    }
+    let mut topmost: Option<&Path> = None;
+    for d in missing.iter().rev() {
+        match std::fs::create_dir(d) {
+            Ok(()) => {
+                topmost.get_or_insert(d);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(top) = topmost {
+        match create_new(&top.join(".gitignore"), 0o644) {
+            Ok(mut f) => io::Write::write_all(&mut f, IGNORE_ALL.as_bytes())?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(topmost.is_some() && missing.first() == Some(&dir))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn created_folders_get_a_gitignore_existing_ones_do_not() {
+        let d = scratch("ignore");
+        let nested = d.join("a").join("b");
+        assert!(create_dir_ignored(&nested).unwrap());
+        assert!(nested.is_dir());
+        assert_eq!(
+            std::fs::read_to_string(d.join("a/.gitignore")).unwrap(),
+            IGNORE_ALL
+        );
+        assert!(!nested.join(".gitignore").exists());
+        // An existing folder is left alone.
+        assert!(!create_dir_ignored(&nested).unwrap());
+        let user = d.join("mine");
+        std::fs::create_dir(&user).unwrap();
+        assert!(!create_dir_ignored(&user).unwrap());
+        assert!(!user.join(".gitignore").exists());
+        let _ = std::fs::remove_dir_all(&d);
+    }
 
     fn scratch(name: &str) -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("nself-fsx-{}-{name}", std::process::id()));

@@ -141,6 +141,12 @@ fn parse_field(field: &Field, text: &str) -> Result<u64, CronError> {
 
 impl Schedule {
     pub fn parse(text: &str) -> Result<Schedule, CronError> {
+        let trimmed = text.trim();
+        let text = if trimmed.starts_with('@') {
+            expand_macro(trimmed)?
+        } else {
+            text
+        };
         let parts: Vec<&str> = text.split_whitespace().collect();
         if parts.len() != 5 {
             return Err(CronError(format!(
@@ -249,6 +255,36 @@ impl fmt::Display for Schedule {
     }
 }
 
+/// The five fields a cron macro stands for (as cron and cronie define them).
+const MACROS: [(&str, &str); 7] = [
+    ("@yearly", "0 0 1 1 *"),
+    ("@annually", "0 0 1 1 *"),
+    ("@monthly", "0 0 1 * *"),
+    ("@weekly", "0 0 * * 0"),
+    ("@daily", "0 0 * * *"),
+    ("@midnight", "0 0 * * *"),
+    ("@hourly", "0 * * * *"),
+];
+
+fn expand_macro(text: &str) -> Result<&'static str, CronError> {
+    let lower = text.to_ascii_lowercase();
+    if let Some((_, fields)) = MACROS.iter().find(|(m, _)| *m == lower) {
+        return Ok(fields);
+    }
+    let known: Vec<&str> = MACROS.iter().map(|(m, _)| *m).collect();
+    Err(CronError(if lower == "@reboot" {
+        "\"@reboot\" is not a time of day: nself does not run in the background; use a \
+         schedule such as @daily or \"0 2 * * *\""
+            .to_string()
+    } else {
+        format!(
+            "{text:?} is not a cron macro; the macros are {} (or write five fields, e.g. \
+             \"0 2 * * *\")",
+            known.join(", ")
+        )
+    }))
+}
+
 /// Unix seconds of a UTC date and time (tests and callers that build times by hand).
 pub fn at(year: i64, month: u32, day: u32, hour: u32, minute: u32) -> i64 {
     days_from_civil(year, month, day) * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60
@@ -311,6 +347,31 @@ mod tests {
             next("0 0 29 2 *", at(2097, 1, 1, 0, 0)),
             "2104-02-29 00:00:00"
         );
+    }
+
+    #[test]
+    fn macros() {
+        let now = at(2026, 1, 24, 14, 31); // Saturday
+        for (m, want) in [
+            ("@hourly", "2026-01-24 15:00:00"),
+            ("@daily", "2026-01-25 00:00:00"),
+            ("@midnight", "2026-01-25 00:00:00"),
+            ("@weekly", "2026-01-25 00:00:00"),
+            ("@monthly", "2026-02-01 00:00:00"),
+            ("@yearly", "2027-01-01 00:00:00"),
+            ("@annually", "2027-01-01 00:00:00"),
+            (" @DAILY ", "2026-01-25 00:00:00"),
+        ] {
+            assert_eq!(next(m, now), want, "{m}");
+        }
+        assert_eq!(
+            Schedule::parse("@daily").unwrap().describe(),
+            "Daily at 12:00 AM"
+        );
+        let e = Schedule::parse("@reboot").unwrap_err().to_string();
+        assert!(e.contains("@daily"), "{e}");
+        let e = Schedule::parse("@dayly").unwrap_err().to_string();
+        assert!(e.contains("@hourly") && e.contains("@annually"), "{e}");
     }
 
     #[test]

@@ -122,6 +122,10 @@ pub struct Request<'a> {
     pub tracking_table: &'a TableName,
     /// The time to record, in Unix seconds.
     pub now: i64,
+    /// The environment the backup is made in (recorded in the metadata).
+    pub environment: &'a str,
+    /// pg_restore, which writes the types a `--tables` backup needs (see [`table_needs`]).
+    pub pg_restore: Option<&'a Path>,
 }
 
 /// The `pg_dump` arguments for the options (no connection settings: those go in the
@@ -526,11 +530,18 @@ pub fn create(
     // Temp files of backups that were killed (their process is gone) go first.
     sweep_stale(dir);
     let _handlers = interrupt::install();
+    // A `--tables` backup also carries the types and sequences its tables need.
+    let (prelude, extra_tables) = if req.options.tables.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        table_needs(client, req)?
+    };
     let (tmp, file, guard) = temp_beside(&req.path)?;
 
     let mut cmd = Command::new(req.pg_dump);
     client_env(&mut cmd, req.params, "nself db backup");
     cmd.args(dump_args(&req.options))
+        .args(extra_tables.iter().map(|t| format!("--table={t}")))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -551,11 +562,15 @@ pub fn create(
             bytes: 0,
         };
         if req.options.compressed {
-            let mut gz = GzEncoder::new(hashing, Compression::new(GZIP_LEVEL));
-            pump(&mut out, &mut gz, &writing, progress)?;
+            let gz = GzEncoder::new(hashing, Compression::new(GZIP_LEVEL));
+            let mut splice = Splice::new(gz, prelude);
+            pump(&mut out, &mut splice, &writing, progress)?;
+            let gz = splice.finish().map_err(BackupError::io(writing.clone()))?;
             hashing = gz.finish().map_err(BackupError::io(writing.clone()))?;
         } else {
-            pump(&mut out, &mut hashing, &writing, progress)?;
+            let mut splice = Splice::new(hashing, prelude);
+            pump(&mut out, &mut splice, &writing, progress)?;
+            hashing = splice.finish().map_err(BackupError::io(writing.clone()))?;
         }
         let Hashing { inner, hash, bytes } = hashing;
         let file = inner
@@ -587,7 +602,9 @@ pub fn create(
             .into_owned(),
         size,
         sha256: sha256.clone(),
+        environment: Some(req.environment.to_string()),
         database: req.params.dbname.clone(),
+        partial: req.options.is_partial(),
         server_version: server_version.clone(),
         pg_dump_version: dump_version.clone(),
         migration: migration.clone(),
@@ -597,6 +614,370 @@ pub fn create(
     })?;
     drop(guard);
     Ok((path, meta))
+}
+
+/// Inserts `prelude` into a pg_dump script as it streams by: right after pg_dump's
+/// `\restrict` line (so it is inside the protected part the restore checks), or before the
+/// first line that is neither empty nor a comment when the script has no such line.
+struct Splice<W> {
+    inner: W,
+    /// `None` once the prelude is written.
+    prelude: Option<Vec<u8>>,
+    /// The beginning of the script, held until the place for the prelude is found.
+    head: Vec<u8>,
+}
+
+impl<W: Write> Splice<W> {
+    fn new(inner: W, prelude: Vec<u8>) -> Splice<W> {
+        Splice {
+            inner,
+            prelude: if prelude.is_empty() {
+                None
+            } else {
+                Some(prelude)
+            },
+            head: Vec::new(),
+        }
+    }
+
+    /// Writes what is held (and the prelude, if its place never came) and returns the writer.
+    fn finish(mut self) -> std::io::Result<W> {
+        if let Some(prelude) = self.prelude.take() {
+            self.inner.write_all(&self.head)?;
+            self.inner.write_all(&prelude)?;
+            self.head.clear();
+        }
+        Ok(self.inner)
+    }
+
+    /// Looks for the prelude's place in the complete lines held so far.
+    fn place(&mut self) -> std::io::Result<()> {
+        let mut start = 0;
+        while let Some(nl) = self.head[start..].iter().position(|b| *b == b'\n') {
+            let line = &self.head[start..start + nl];
+            let trimmed = line.trim_ascii();
+            let at = if trimmed.starts_with(b"\\restrict ") {
+                Some(start + nl + 1)
+            } else if !(trimmed.is_empty() || trimmed.starts_with(b"--")) {
+                Some(start)
+            } else {
+                None
+            };
+            if let Some(at) = at {
+                let prelude = self.prelude.take().unwrap_or_default();
+                self.inner.write_all(&self.head[..at])?;
+                self.inner.write_all(&prelude)?;
+                self.inner.write_all(&self.head[at..])?;
+                self.head = Vec::new();
+                return Ok(());
+            }
+            start += nl + 1;
+        }
+        // pg_dump's header is a few lines; a script whose first line is this long has no
+        // header, so the prelude goes first.
+        if self.head.len() > 1 << 16 {
+            let prelude = self.prelude.take().unwrap_or_default();
+            self.inner.write_all(&prelude)?;
+            self.inner.write_all(&self.head)?;
+            self.head = Vec::new();
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for Splice<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.prelude.is_none() {
+            return self.inner.write(buf);
+        }
+        self.head.extend_from_slice(buf);
+        self.place()?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A pg_dump `--table` pattern that matches exactly this schema and name (double quotes make
+/// every pattern character literal; a double quote is doubled).
+pub fn exact_pattern(schema: &str, name: &str) -> String {
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    format!("{}.{}", q(schema), q(name))
+}
+
+/// The object ids in a `pg_restore --list` of entries of catalog `catalog` whose kind is one of
+/// `kinds` (a line is `ID; CATALOG OID KIND SCHEMA NAME OWNER`).
+fn toc_oids(list: &str, catalog: u32, kinds: &[&str]) -> Vec<u32> {
+    list.lines()
+        .filter(|l| !l.trim_start().starts_with(';'))
+        .filter_map(|l| {
+            let (_, rest) = l.split_once(';')?;
+            let mut words = rest.split_whitespace();
+            let cat: u32 = words.next()?.parse().ok()?;
+            let oid: u32 = words.next()?.parse().ok()?;
+            let kind: Vec<&str> = words.collect();
+            let matches = kinds.iter().any(|k| {
+                let k: Vec<&str> = k.split(' ').collect();
+                kind.len() > k.len() && kind[..k.len()] == k[..]
+                    // "TABLE" is not "TABLE DATA"
+                    && !(k == ["TABLE"] && kind.get(1) == Some(&"DATA"))
+            });
+            (cat == catalog && matches).then_some(oid)
+        })
+        .collect()
+}
+
+/// Runs a tool to the end; its stdout, or its scrubbed messages as the error.
+fn run_tool(
+    mut cmd: Command,
+    doing: &str,
+    params: &ConnParams,
+    stdin: Option<Stdio>,
+) -> Result<Vec<u8>, BackupError> {
+    cmd.stdin(stdin.unwrap_or_else(Stdio::null))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = cmd.output().map_err(BackupError::io(doing.to_string()))?;
+    if !out.status.success() {
+        return Err(BackupError::Tool {
+            doing: doing.to_string(),
+            message: format!(
+                "{}: {}",
+                out.status,
+                params.scrub(String::from_utf8_lossy(&out.stderr).trim())
+            ),
+        });
+    }
+    Ok(out.stdout)
+}
+
+/// What a `--tables` backup needs besides its tables, so that it restores into an empty
+/// database: the SQL (as pg_dump writes it, owners and privileges left out) of the schemas,
+/// enums, domains, composite and range types its tables use (also through arrays, domains and
+/// other types), and `--table` patterns for the sequences their defaults use. The tables are
+/// the ones pg_dump itself selects for the patterns (read from a schema-only listing).
+pub fn table_needs(
+    client: &mut postgres::Client,
+    req: &Request,
+) -> Result<(Vec<u8>, Vec<String>), BackupError> {
+    let Some(pg_restore) = req.pg_restore else {
+        return Err(BackupError::Tool {
+            doing: "looking for pg_restore (a --tables backup uses it to include its types)".into(),
+            message: "pg_restore not found on PATH or beside the PostgreSQL server programs; \
+                      install the PostgreSQL client (Debian/Ubuntu: apt-get install \
+                      postgresql-client)"
+                .into(),
+        });
+    };
+    let schema_dump = |args: Vec<String>| -> Result<String, BackupError> {
+        let mut dump = Command::new(req.pg_dump);
+        client_env(&mut dump, req.params, "nself db backup");
+        dump.args(["--format=custom", "--schema-only", "--no-password"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = dump.spawn().map_err(BackupError::io(format!(
+            "starting {}",
+            req.pg_dump.display()
+        )))?;
+        let errors = collect_stderr(&mut child);
+        let stdout = child.stdout.take().map(Stdio::from);
+        let mut list = Command::new(pg_restore);
+        list.arg("--list");
+        let listed = run_tool(
+            list,
+            "listing the schema (pg_restore --list)",
+            req.params,
+            stdout,
+        );
+        let status = child
+            .wait()
+            .map_err(BackupError::io("waiting for pg_dump"))?;
+        let messages = errors.join().unwrap_or_default();
+        if !status.success() {
+            return Err(BackupError::Tool {
+                doing: format!("dumping the schema of {}", req.params.redacted()),
+                message: format!(
+                    "pg_dump failed ({status}): {}",
+                    req.params.scrub(messages.trim())
+                ),
+            });
+        }
+        Ok(String::from_utf8_lossy(&listed?).into_owned())
+    };
+    // The tables (and views …) pg_dump selects for the patterns.
+    let mut selecting: Vec<String> = req
+        .options
+        .tables
+        .iter()
+        .map(|t| format!("--table={t}"))
+        .collect();
+    selecting.extend(
+        req.options
+            .exclude
+            .iter()
+            .map(|t| format!("--exclude-table={t}")),
+    );
+    if !req.options.include_metadata {
+        selecting.push("--exclude-schema=hdb_catalog".into());
+    }
+    let tables = toc_oids(
+        &schema_dump(selecting)?,
+        1259,
+        &["TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE"],
+    );
+    // The types they need, through arrays, domains, composite and range types; the schemas of
+    // those types and of the tables; the sequences of their defaults.
+    let rows = client
+        .query(
+            "WITH RECURSIVE t(oid) AS ( \
+               SELECT a.atttypid FROM pg_attribute a \
+                WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
+               UNION \
+               SELECT n.x FROM t JOIN pg_type ty ON ty.oid = t.oid \
+                 CROSS JOIN LATERAL ( \
+                   SELECT ty.typelem UNION ALL SELECT ty.typbasetype \
+                   UNION ALL SELECT a.atttypid FROM pg_class c \
+                     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 \
+                      AND NOT a.attisdropped \
+                    WHERE c.oid = ty.typrelid AND c.relkind = 'c' \
+                   UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = ty.oid \
+                 ) n(x) WHERE n.x <> 0 \
+             ) \
+             SELECT 'type', ty.oid, ty.typnamespace::oid, tn.nspname::text, ''::text FROM t \
+               JOIN pg_type ty ON ty.oid = t.oid \
+               JOIN pg_namespace tn ON tn.oid = ty.typnamespace \
+              WHERE ty.typtype IN ('e', 'd', 'r', 'm') \
+                 OR (ty.typtype = 'c' AND EXISTS (SELECT FROM pg_class c \
+                      WHERE c.oid = ty.typrelid AND c.relkind = 'c')) \
+             UNION ALL \
+             SELECT 'schema', c.relnamespace::oid, c.relnamespace::oid, cn.nspname::text, '' \
+               FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace \
+              WHERE c.oid = ANY($1) \
+             UNION ALL \
+             SELECT DISTINCT 'sequence', s.oid, s.relnamespace::oid, n.nspname::text, s.relname::text \
+               FROM pg_attrdef d \
+               JOIN pg_depend dep ON dep.classid = 'pg_attrdef'::regclass AND dep.objid = d.oid \
+                AND dep.refclassid = 'pg_class'::regclass \
+               JOIN pg_class s ON s.oid = dep.refobjid AND s.relkind = 'S' \
+               JOIN pg_namespace n ON n.oid = s.relnamespace \
+              WHERE d.adrelid = ANY($1)",
+            &[&tables],
+        )
+        .map_err(|e| BackupError::db("reading the types the tables use", &e))?;
+    // (oid, schema) of the types; the schemas of the tables; the sequences.
+    let mut types: Vec<(u32, String)> = Vec::new();
+    let mut schemas: Vec<String> = Vec::new();
+    let mut sequences = Vec::new();
+    for row in &rows {
+        let kind: &str = row.get(0);
+        let oid: postgres::types::Oid = row.get(1);
+        match kind {
+            "type" => types.push((oid, row.get(3))),
+            "schema" => schemas.push(row.get(3)),
+            "sequence" => sequences.push(exact_pattern(row.get(3), row.get(4))),
+            _ => {}
+        }
+    }
+    if req.options.data_only {
+        return Ok((Vec::new(), sequences));
+    }
+    // The entries of those types and schemas, as pg_dump writes them, from a listing of the
+    // whole schema (pg_restore --use-list picks them from a temp copy of it).
+    let mut whole = Command::new(req.pg_dump);
+    client_env(&mut whole, req.params, "nself db backup");
+    whole.args(["--format=custom", "--schema-only", "--no-password"]);
+    let archive = run_tool(
+        whole,
+        "dumping the schema (pg_dump --schema-only)",
+        req.params,
+        None,
+    )?;
+    let (tmp, mut f, _guard) = temp_beside(&req.path)?;
+    f.write_all(&archive)
+        .and_then(|_| f.sync_all())
+        .map_err(BackupError::io(format!("writing {}", tmp.path.display())))?;
+    drop(f);
+    let mut list = Command::new(pg_restore);
+    list.arg("--list").arg(&tmp.path);
+    let listing = String::from_utf8_lossy(&run_tool(
+        list,
+        "listing the schema (pg_restore --list)",
+        req.params,
+        None,
+    )?)
+    .into_owned();
+    // The types pg_dump dumps (not the system's, not an extension's).
+    let chosen: Vec<&str> = listing
+        .lines()
+        .filter(|l| {
+            toc_oids(l, 1247, &["TYPE", "DOMAIN"])
+                .first()
+                .is_some_and(|o| types.iter().any(|(t, _)| t == o))
+        })
+        .collect();
+    let chosen_oids: Vec<u32> = chosen
+        .iter()
+        .flat_map(|l| toc_oids(l, 1247, &["TYPE", "DOMAIN"]))
+        .collect();
+    for (oid, schema) in &types {
+        if chosen_oids.contains(oid) {
+            schemas.push(schema.clone());
+        }
+    }
+    // `public` exists in every database. The others are created if missing (a restore
+    // without --clean into a database that has them must not fail on them).
+    schemas.retain(|s| s != "public");
+    schemas.sort();
+    schemas.dedup();
+    let mut prelude = b"\n-- nself: the schemas and types the tables of this backup use\n".to_vec();
+    for schema in &schemas {
+        prelude.extend_from_slice(
+            format!(
+                "CREATE SCHEMA IF NOT EXISTS {};\n",
+                crate::sql::quote_ident(schema)
+            )
+            .as_bytes(),
+        );
+    }
+    if chosen.is_empty() {
+        if schemas.is_empty() {
+            return Ok((Vec::new(), sequences));
+        }
+        prelude.extend_from_slice(b"\n-- nself: end of the types\n\n");
+        return Ok((prelude, sequences));
+    }
+    let (list_tmp, mut lf, _list_guard) = temp_beside(&req.path)?;
+    lf.write_all(format!("{}\n", chosen.join("\n")).as_bytes())
+        .map_err(BackupError::io(format!(
+            "writing {}",
+            list_tmp.path.display()
+        )))?;
+    drop(lf);
+    let mut sql = Command::new(pg_restore);
+    sql.args(["--no-owner", "--no-privileges", "--file=-", "--use-list"])
+        .arg(&list_tmp.path)
+        .arg(&tmp.path);
+    let text = run_tool(
+        sql,
+        "writing the tables' types (pg_restore)",
+        req.params,
+        None,
+    )?;
+    // pg_restore's own `\restrict` pair is left out: the prelude goes inside pg_dump's.
+    for line in text.split_inclusive(|b| *b == b'\n') {
+        let t = line.trim_ascii();
+        if t.starts_with(b"\\restrict ") || t.starts_with(b"\\unrestrict ") || t.starts_with(b"--")
+        {
+            continue;
+        }
+        prelude.extend_from_slice(line);
+    }
+    prelude.extend_from_slice(b"\n-- nself: end of the types\n\n");
+    Ok((prelude, sequences))
 }
 
 /// pg_dump must be at least as new as the server (an older one refuses or, worse, dumps
@@ -674,6 +1055,48 @@ mod tests {
             .to_string();
         assert!(e.contains("14.9") && e.contains("PostgreSQL 16.2"), "{e}");
         assert!(e.contains("postgresql-client-16"), "{e}");
+    }
+
+    #[test]
+    fn the_prelude_goes_inside_pg_dumps_restrict_block() {
+        let splice = |script: &str, chunk: usize| {
+            let mut s = Splice::new(Vec::new(), b"PRELUDE\n".to_vec());
+            for part in script.as_bytes().chunks(chunk) {
+                s.write_all(part).unwrap();
+            }
+            String::from_utf8(s.finish().unwrap()).unwrap()
+        };
+        let dump = "--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\nSET x = 1;\n";
+        for chunk in [1, 3, 1000] {
+            assert_eq!(
+                splice(dump, chunk),
+                "--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\nPRELUDE\n\nSET x = 1;\n"
+            );
+            // Without a \\restrict line: before the first statement.
+            assert_eq!(splice("-- c\nSET x;\n", chunk), "-- c\nPRELUDE\nSET x;\n");
+        }
+        // Nothing but comments: at the end.
+        assert_eq!(splice("-- c\n", 2), "-- c\nPRELUDE\n");
+        // No prelude: the bytes pass through.
+        let mut s = Splice::new(Vec::new(), Vec::new());
+        s.write_all(b"SET x;\n").unwrap();
+        assert_eq!(s.finish().unwrap(), b"SET x;\n");
+    }
+
+    #[test]
+    fn table_of_contents_entries() {
+        let list = ";\n; Archive created at …\n;\n215; 1247 16386 TYPE public mood postgres\n\
+                    216; 1247 16390 DOMAIN public email postgres\n\
+                    217; 1259 16400 TABLE public users postgres\n\
+                    3400; 0 16400 TABLE DATA public users postgres\n\
+                    7; 2615 2200 SCHEMA - app postgres\n";
+        assert_eq!(
+            toc_oids(list, 1247, &["TYPE", "DOMAIN"]),
+            vec![16386, 16390]
+        );
+        assert_eq!(toc_oids(list, 1259, &["TABLE"]), vec![16400]);
+        assert_eq!(toc_oids(list, 2615, &["SCHEMA"]), vec![2200]);
+        assert_eq!(exact_pattern("a\"b", "x.*"), "\"a\"\"b\".\"x.*\"");
     }
 
     #[test]

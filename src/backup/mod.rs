@@ -38,6 +38,13 @@ pub struct DumpOptions {
     pub compressed: bool,
 }
 
+impl DumpOptions {
+    /// Whether a backup with these options leaves part of the database out.
+    pub fn is_partial(&self) -> bool {
+        !self.tables.is_empty() || !self.exclude.is_empty() || self.schema_only || self.data_only
+    }
+}
+
 /// The metadata file written beside every backup.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {
@@ -47,7 +54,16 @@ pub struct Metadata {
     pub size: u64,
     /// SHA-256 of the backup file's bytes (as stored, i.e. compressed), lower-case hex.
     pub sha256: String,
+    /// The environment the backup was made in (`local`, `staging`, `production`, …). Missing
+    /// in backups made before nself recorded it: such a backup is never picked by `restore`
+    /// without a file name.
+    #[serde(default)]
+    pub environment: Option<String>,
     pub database: String,
+    /// Whether the backup leaves something out (`--tables`, `--exclude`, `--schema-only`,
+    /// `--data-only`): never picked by `restore` without a file name.
+    #[serde(default)]
+    pub partial: bool,
     pub server_version: String,
     pub pg_dump_version: String,
     /// The newest applied migration (`003_add_user_preferences`), if the database tracks any.
@@ -177,6 +193,24 @@ pub struct Listed {
     pub created_at: String,
     pub migration: Option<String>,
     pub has_metadata: bool,
+    /// From the metadata; `None` without metadata or in backups made before it was recorded.
+    pub environment: Option<String>,
+    /// From the metadata; `None` without metadata.
+    pub database: Option<String>,
+    /// From the metadata; a backup without metadata counts as partial (nothing says what it
+    /// holds).
+    pub partial: bool,
+}
+
+impl Listed {
+    /// Whether this backup is a complete backup of `database` made in `environment`: the only
+    /// kind `restore` picks without a file name.
+    pub fn is_complete_of(&self, environment: &str, database: &str) -> bool {
+        self.has_metadata
+            && !self.partial
+            && self.environment.as_deref() == Some(environment)
+            && self.database.as_deref() == Some(database)
+    }
 }
 
 /// Backups in `dir` (files ending `.sql` or `.sql.gz`, not temp files), oldest first. A missing
@@ -216,6 +250,11 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>, BackupError> {
             created_at: clock::Civil::from_unix(created_unix).display(),
             migration: meta.as_ref().and_then(|m| m.migration.clone()),
             has_metadata: meta.is_some(),
+            environment: meta.as_ref().and_then(|m| m.environment.clone()),
+            database: meta.as_ref().map(|m| m.database.clone()),
+            partial: meta
+                .as_ref()
+                .is_none_or(|m| m.partial || m.options.is_partial()),
         });
     }
     out.sort_by(|a, b| (a.created_unix, &a.name).cmp(&(b.created_unix, &b.name)));

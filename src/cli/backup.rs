@@ -110,7 +110,36 @@ pub struct RestoreArgs {
     #[arg(long, value_delimiter = ',')]
     schemas: Vec<String>,
     #[command(flatten)]
-    confirm: ConfirmArgs,
+    confirm: RestoreConfirm,
+}
+
+/// The confirmation flags of `db restore`.
+#[derive(Args, Debug)]
+pub struct RestoreConfirm {
+    /// Confirm without a prompt (staging; production needs --confirm yes-restore-production).
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Confirm with the phrase production asks for: yes-restore-production.
+    #[arg(long, value_name = "PHRASE")]
+    confirm: Option<String>,
+}
+
+/// The confirmation flags of `db update`.
+#[derive(Args, Debug)]
+pub struct UpdateConfirm {
+    /// Confirm without a prompt (staging; production needs --confirm production).
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Confirm with the phrase production asks for: production.
+    #[arg(long, value_name = "PHRASE")]
+    confirm: Option<String>,
+}
+
+fn consent(yes: bool, confirm: &Option<String>) -> ConfirmArgs {
+    ConfirmArgs {
+        yes,
+        confirm: confirm.clone(),
+    }
 }
 
 /// `nself db update`.
@@ -123,7 +152,7 @@ pub struct UpdateArgs {
     #[arg(long, value_delimiter = ',')]
     schemas: Vec<String>,
     #[command(flatten)]
-    confirm: ConfirmArgs,
+    confirm: UpdateConfirm,
     #[command(flatten)]
     timeouts: TimeoutArgs,
 }
@@ -149,22 +178,59 @@ fn backups_dir(config: &Config) -> PathBuf {
     config.project_dir.join(backup::FOLDER)
 }
 
-/// Progress on stderr, on a terminal only, at most four times a second.
+/// Progress on stderr, on a terminal only: from the first chunk, then at most four times a
+/// second.
 fn progress_line(label: &'static str) -> impl FnMut(u64) {
     let on = std::io::stderr().is_terminal();
-    let mut last = Instant::now();
+    let every = Duration::from_millis(250);
+    let mut last = Instant::now()
+        .checked_sub(every)
+        .unwrap_or_else(Instant::now);
     move |bytes| {
-        if on && last.elapsed() >= Duration::from_millis(250) {
+        if on && last.elapsed() >= every {
             last = Instant::now();
             eprint!("\r{label} {}   ", human_size(bytes as i64));
         }
     }
 }
 
-fn clear_progress() {
+/// Wipes the progress line; `keep` is what stood on it before the progress (a label printed
+/// on stdout without a newline, such as `Creating backup... `), written back when stdout is
+/// the same terminal so that the rest of the line follows it.
+fn clear_progress(keep: &str) {
     if std::io::stderr().is_terminal() {
-        eprint!("\r{}\r", " ".repeat(40));
+        eprint!("\r{}\r", " ".repeat(60));
+        if !keep.is_empty() && std::io::stdout().is_terminal() {
+            eprint!("{keep}");
+        }
     }
+}
+
+/// The database a command would talk to, by name.
+pub fn target_database(config: &Config) -> String {
+    match &config.target {
+        crate::config::Target::Server { params, .. } => params.dbname.clone(),
+        crate::config::Target::Local(l) => l.database.clone(),
+    }
+}
+
+/// The newest complete backup of the configured environment and database, for `db status`
+/// ("2026-01-24 14:30:52 (NAME)").
+pub fn last_backup(config: &Config) -> Option<backup::Listed> {
+    let env = config.environment.to_string();
+    let db = target_database(config);
+    backup::list(&backups_dir(config))
+        .ok()
+        .and_then(|all| all.into_iter().rev().find(|b| b.is_complete_of(&env, &db)))
+}
+
+/// Creates the project's backups folder with a `.gitignore` (`*`) in it when nself creates
+/// it (an existing folder, and a user's own `.gitignore`, are left as they are).
+fn ensure_backups_dir(config: &Config) -> Result<(), BackupError> {
+    let dir = backups_dir(config);
+    crate::fsx::create_dir_ignored(&dir)
+        .map(|_| ())
+        .map_err(BackupError::io(format!("creating {}", dir.display())))
 }
 
 pub fn backup_command(global: &Global, args: BackupArgs) -> i32 {
@@ -180,10 +246,14 @@ pub fn backup_command(global: &Global, args: BackupArgs) -> i32 {
 }
 
 /// Makes a backup on an open session; returns its path and metadata.
+/// `label` goes before the byte counter on a terminal; `keep` is written back when the
+/// counter is wiped (see [`clear_progress`]).
 fn make(
     config: &Config,
     session: &mut crate::connect::Session,
     args: &CreateArgs,
+    label: &'static str,
+    keep: &str,
 ) -> Result<(PathBuf, Metadata), BackupError> {
     let Some(pg_dump) = find_client(&config.local.bins, "pg_dump") else {
         return Err(BackupError::Tool {
@@ -199,27 +269,48 @@ fn make(
             "false" | "0" | "no" | "off"
         )
     });
-    let compressed = compress_setting && !args.no_compress;
+    let mut compressed = compress_setting && !args.no_compress;
     let now = clock::now_unix();
     let (path, private_folder) = match &args.output {
-        Some(p) => (
-            if p.is_absolute() {
-                p.clone()
-            } else {
-                std::env::current_dir().unwrap_or_default().join(p)
-            },
-            false,
-        ),
+        Some(p) => {
+            // The name decides: `.gz` is gzip, anything else plain SQL (so `psql -f` reads a
+            // `.sql` file); `--no-compress` with a `.gz` name is a contradiction.
+            let gz = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+            if gz && args.no_compress {
+                return Err(BackupError::Usage(format!(
+                    "--output {} names a gzip file but --no-compress asks for plain SQL; name                      it without .gz (e.g. backup.sql) or leave out --no-compress",
+                    p.display()
+                )));
+            }
+            compressed = gz;
+            (
+                if p.is_absolute() {
+                    p.clone()
+                } else {
+                    std::env::current_dir().unwrap_or_default().join(p)
+                },
+                false,
+            )
+        }
         None => {
             let name = backup::safe_name(args.name.as_deref().unwrap_or(&session.params.dbname));
             let ext = if compressed { "sql.gz" } else { "sql" };
             let stamp = clock::Civil::from_unix(now).file_stamp();
+            // Backups of other environments carry it in their name (local ones keep the
+            // guide's `STAMP_NAME`); the metadata records it for every backup.
+            let env = match config.environment {
+                Environment::Local => String::new(),
+                other => format!("{}_", backup::safe_name(&other.to_string())),
+            };
+            ensure_backups_dir(config)?;
             // Two backups within one second get -2, -3 …: publishing takes the first free
             // name exclusively and never replaces a file.
-            let path = backups_dir(config).join(format!("{stamp}_{name}.{ext}"));
+            let path = backups_dir(config).join(format!("{stamp}_{env}{name}.{ext}"));
             (path, true)
         }
     };
+    let pg_restore = find_client(&config.local.bins, "pg_restore");
+    let environment = config.environment.to_string();
     let table = mcli::settings(config, &TimeoutArgs::default()).table;
     let request = dump::Request {
         pg_dump: &pg_dump,
@@ -237,13 +328,11 @@ fn make(
         },
         tracking_table: &table,
         now,
+        environment: &environment,
+        pg_restore: pg_restore.as_deref(),
     };
-    let made = dump::create(
-        &mut session.client,
-        &request,
-        &mut progress_line("Dumping…"),
-    );
-    clear_progress();
+    let made = dump::create(&mut session.client, &request, &mut progress_line(label));
+    clear_progress(keep);
     made
 }
 
@@ -257,13 +346,19 @@ fn create(config: &Config, args: &CreateArgs) -> i32 {
         Err(Failure::Code(c)) => return c,
         Err(Failure::Error(e)) => return context::fail(&e),
     };
-    let (path, meta) = match make(config, &mut session, args) {
+    let (path, meta) = match make(config, &mut session, args, "Dumping…", "") {
         Ok(x) => x,
         Err(e) => return fail_backup(&e),
     };
     if human {
         println!("Backup created: {}", shown(config, &path));
         println!("Size: {}", human_size(meta.size as i64));
+        if meta.partial {
+            println!(
+                "Partial: {} (never restored without naming the file)",
+                scope(&meta.options)
+            );
+        }
     } else {
         let mut doc = serde_json::to_value(&meta).unwrap_or_default();
         doc["path"] = serde_json::Value::String(shown(config, &path));
@@ -304,6 +399,35 @@ fn prune(config: &Config, human: bool) {
     }
 }
 
+/// What a partial backup holds ("tables users, posts; schema only").
+fn scope(o: &DumpOptions) -> String {
+    let mut parts = Vec::new();
+    if !o.tables.is_empty() {
+        parts.push(format!("tables {}", o.tables.join(", ")));
+    }
+    if !o.exclude.is_empty() {
+        parts.push(format!("without tables {}", o.exclude.join(", ")));
+    }
+    if o.schema_only {
+        parts.push("schema only".to_string());
+    }
+    if o.data_only {
+        parts.push("data only".to_string());
+    }
+    parts.join("; ")
+}
+
+/// The KIND column of `backup list`.
+fn kind(b: &backup::Listed) -> &'static str {
+    if !b.has_metadata {
+        "no metadata"
+    } else if b.partial {
+        "partial"
+    } else {
+        "complete"
+    }
+}
+
 fn list(config: &Config, format: Format) -> i32 {
     let all = match backup::list(&backups_dir(config)) {
         Ok(a) => a,
@@ -321,6 +445,9 @@ fn list(config: &Config, format: Format) -> i32 {
                     "created_at": mcli::json_time(b.created_unix),
                     "migration": b.migration,
                     "has_metadata": b.has_metadata,
+                    "environment": b.environment,
+                    "database": b.database,
+                    "partial": b.partial,
                 })
             })
             .collect();
@@ -336,17 +463,40 @@ fn list(config: &Config, format: Format) -> i32 {
         return EXIT_OK;
     }
     let width = all.iter().map(|b| b.name.len()).max().unwrap_or(4).max(4);
+    let env_width = all
+        .iter()
+        .filter_map(|b| b.environment.as_ref().map(String::len))
+        .max()
+        .unwrap_or(0)
+        .max(11);
+    let db_width = all
+        .iter()
+        .filter_map(|b| b.database.as_ref().map(String::len))
+        .max()
+        .unwrap_or(0)
+        .max(8);
     println!(
-        "{:width$}  {:>10}  {:19}  MIGRATION",
-        "NAME", "SIZE", "CREATED"
+        "{:width$}  {:>10}  {:19}  {:env_width$}  {:db_width$}  {:11}  MIGRATION",
+        "NAME", "SIZE", "CREATED", "ENVIRONMENT", "DATABASE", "KIND"
     );
     for b in all.iter().rev() {
         println!(
-            "{:width$}  {:>10}  {:19}  {}",
+            "{:width$}  {:>10}  {:19}  {:env_width$}  {:db_width$}  {:11}  {}",
             b.name,
             human_size(b.size as i64),
             b.created_at,
+            b.environment.as_deref().unwrap_or("-"),
+            b.database.as_deref().unwrap_or("-"),
+            kind(b),
             b.migration.as_deref().unwrap_or("-")
+        );
+    }
+    let env = config.environment.to_string();
+    let db = target_database(config);
+    if !all.iter().any(|b| b.is_complete_of(&env, &db)) {
+        println!(
+            "None of these is a complete backup of database {db} in {env}: `nself db restore` \
+             without a file restores none of them."
         );
     }
     EXIT_OK
@@ -383,15 +533,19 @@ fn status(config: &Config, format: Format) -> i32 {
         .is_none_or(|v| is_true(Some(v)));
     let storage = match config.var("BACKUP_STORAGE").map(str::to_ascii_lowercase) {
         Some(s) if s == "s3" => format!(
-            "S3 ({})",
+            "S3 ({}), not used yet: nothing is uploaded, backups stay in {}/",
             config
                 .var("AWS_BACKUP_BUCKET")
-                .unwrap_or("AWS_BACKUP_BUCKET not set")
+                .unwrap_or("AWS_BACKUP_BUCKET not set"),
+            backup::FOLDER
         ),
         Some(other) => format!("{other} (not supported; backups stay local)"),
         None => format!("Local ({}/)", backup::FOLDER),
     };
-    let last = all.last();
+    // The last backup is this environment's and database's own (complete) one.
+    let env = config.environment.to_string();
+    let db = target_database(config);
+    let last = all.iter().rev().find(|b| b.is_complete_of(&env, &db));
     let total: u64 = all.iter().map(|b| b.size).sum();
     let show = |t: Option<i64>| {
         t.map(|t| clock::Civil::from_unix(t).display())
@@ -482,29 +636,21 @@ fn backup_failure(e: BackupError) -> Failure {
 }
 
 fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
+    let env = config.environment.to_string();
+    let db = target_database(config);
     let path = match &args.file {
         Some(f) => f.clone(),
-        None => backup::list(&backups_dir(config))
-            .map_err(backup_failure)?
-            .pop()
-            .map(|b| b.path)
-            .ok_or_else(|| {
-                backup_failure(BackupError::Usage(format!(
-                    "no backups in {}/; make one with `nself db backup` or name a file",
-                    backup::FOLDER
-                )))
-            })?,
+        None => default_backup(config, &env, &db)?,
     };
     // Everything about the file is checked before any connection.
     let pg_restore = find_client(&config.local.bins, "pg_restore");
     let checked = restore::check(&path, pg_restore.as_deref()).map_err(backup_failure)?;
     let mut session = mcli::open(config)?;
     let schemas = mcli::managed_schemas(config, &args.schemas);
-    let (objects, preamble) = if args.clean {
-        restore::clean_preamble(&mut session.client, &schemas).map_err(backup_failure)?
-    } else {
-        (Vec::new(), String::new())
-    };
+    // What --clean would drop: also what makes the database "not empty".
+    let (objects, preamble) =
+        restore::clean_preamble(&mut session.client, &schemas).map_err(backup_failure)?;
+    let preamble = if args.clean { preamble } else { String::new() };
     let into = format!(
         "database {} in {} ({})",
         session.params.dbname,
@@ -513,14 +659,20 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
     );
     let from = match &checked.metadata {
         Some(m) => format!(
-            "{} ({}, {}, SHA-256 verified), made {} from database {} (PostgreSQL {}), migration {}",
+            "{} ({}, {}, SHA-256 verified), made {} in {} from database {} (PostgreSQL {}), migration {}{}",
             shown(config, &path),
             human_size(checked.size as i64),
             checked.format.describe(),
             m.created_at,
+            m.environment.as_deref().unwrap_or("an unrecorded environment"),
             m.database,
             m.server_version,
             m.migration.as_deref().unwrap_or("none"),
+            if m.partial || m.options.is_partial() {
+                format!(", partial: {}", scope(&m.options))
+            } else {
+                String::new()
+            }
         ),
         None => format!(
             "{} ({}, {}, no metadata: checked that it is a complete pg_dump script with \
@@ -530,10 +682,58 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
             checked.format.describe(),
         ),
     };
+    // A named backup of another environment or database is restored, and said so.
+    let foreign = match &checked.metadata {
+        Some(m)
+            if m.environment.as_deref() != Some(env.as_str())
+                || m.database != session.params.dbname =>
+        {
+            Some(format!(
+                "note: {} was made {} from database {}; restoring it into database {} in {env} \
+             because it was named",
+                shown(config, &path),
+                m.environment
+                    .as_deref()
+                    .map(|e| format!("in {e}"))
+                    .unwrap_or_else(|| "in an unrecorded environment".into()),
+                m.database,
+                session.params.dbname,
+            ))
+        }
+        Some(_) => None,
+        None => Some(format!(
+            "note: {} has no metadata, so nothing says which environment and database it \
+             comes from; restoring it because it was named",
+            shown(config, &path)
+        )),
+    };
+    // A backup that creates objects cannot go into a database that already has them: the
+    // restore is refused before it changes anything, and --clean is the way to replace them.
+    let creates = checked
+        .metadata
+        .as_ref()
+        .is_none_or(|m| !m.options.data_only);
+    let refused = !args.clean && creates && !objects.is_empty();
+    let not_empty = || {
+        format!(
+            "{into} is not empty ({} object(s) in schema(s) {}, e.g. {}), and {} creates its \
+             objects, which would fail on the ones that exist. Nothing was changed. To replace \
+             what the database holds with the backup, add --clean: `nself db restore --clean {}` \
+             (it drops those objects first, in the same transaction; --dry-run lists them)",
+            objects.len(),
+            schemas.join(", "),
+            objects[0],
+            shown(config, &path),
+            shown(config, &path),
+        )
+    };
     if args.dry_run {
         println!("{}", heading("Restore (dry run: nothing is changed)"));
         println!("Backup: {from}");
         println!("Into:   {into}");
+        if let Some(n) = &foreign {
+            println!("{n}");
+        }
         if args.clean {
             println!(
                 "--clean drops {} object(s) in schema(s) {} first, in the same transaction:",
@@ -543,15 +743,27 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
             for o in &objects {
                 println!("  DROP {o}");
             }
+        } else if refused {
+            println!("Would be refused: {}", not_empty());
+        } else if creates {
+            println!("The database is empty: the backup's objects are created.");
         } else {
-            println!("Existing objects stay; a backup that creates objects which already exist fails and changes nothing (use --clean to replace them).");
+            println!("A data-only backup: its rows go into the existing tables.");
         }
         return Ok(());
     }
+    if refused {
+        eprintln!("error: {}", not_empty());
+        return Err(Failure::Code(EXIT_FAILURE));
+    }
+    if let Some(n) = &foreign {
+        eprintln!("{n}");
+    }
+    let guard = consent(args.confirm.yes, &args.confirm.confirm);
     mcli::confirm(
         config,
         Guarded::Restore,
-        &args.confirm,
+        &guard,
         &format!("restore {} into {into}", shown(config, &path)),
     )?;
     let Some(psql) = find_client(&config.local.bins, "psql") else {
@@ -572,7 +784,7 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
         &preamble,
         &mut progress_line("Restoring…"),
     );
-    clear_progress();
+    clear_progress("");
     if let Err(e) = result {
         eprintln!("error: {e}");
         if !args.clean {
@@ -582,6 +794,47 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
     }
     println!("Restore complete: {} into {into}.", shown(config, &path));
     Ok(())
+}
+
+/// The newest complete backup of this environment and database in backups/; the reason
+/// (exit 1) when there is none, with what is there instead.
+fn default_backup(config: &Config, env: &str, db: &str) -> Result<PathBuf, Failure> {
+    let all = backup::list(&backups_dir(config)).map_err(backup_failure)?;
+    if let Some(b) = all.iter().rev().find(|b| b.is_complete_of(env, db)) {
+        return Ok(b.path.clone());
+    }
+    if all.is_empty() {
+        eprintln!(
+            "error: no backups in {}/; make one with `nself db backup` or name a file",
+            backup::FOLDER
+        );
+    } else {
+        let mut others = std::collections::BTreeMap::<String, usize>::new();
+        for b in &all {
+            let what = if !b.has_metadata {
+                "without metadata".to_string()
+            } else {
+                format!(
+                    "{}of database {} in {}",
+                    if b.partial { "partial, " } else { "" },
+                    b.database.as_deref().unwrap_or("-"),
+                    b.environment
+                        .as_deref()
+                        .unwrap_or("an unrecorded environment")
+                )
+            };
+            *others.entry(what).or_default() += 1;
+        }
+        let others: Vec<String> = others.iter().map(|(w, n)| format!("{n} {w}")).collect();
+        eprintln!(
+            "error: no complete backup of database {db} in {env} in {}/ ({}). Without a file, \
+             `nself db restore` restores only a complete backup of the same environment and \
+             database; to restore one of these, name its file (`nself db backup list`)",
+            backup::FOLDER,
+            others.join("; ")
+        );
+    }
+    Err(Failure::Code(EXIT_FAILURE))
 }
 
 pub fn update_command(global: &Global, args: UpdateArgs) -> i32 {
@@ -605,15 +858,14 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
     let mut session = mcli::open(config)?;
     let settings = mcli::settings(config, &args.timeouts);
     let rows = mcli::read_rows(&mut session.client, &settings.table)?;
-    let pending = runner::plan(&files, &rows)
-        .iter()
-        .filter(|e| e.status == migrate::Status::Pending)
-        .count();
+    // What would refuse the update refuses it now, before the backup (the runner asks again
+    // under its lock).
+    let pending = runner::update_plan(&files, &rows, &mut |_| {})?.len();
     if pending > 0 {
         mcli::confirm(
             config,
             Guarded::MigrateUp,
-            &args.confirm,
+            &consent(args.confirm.yes, &args.confirm.confirm),
             &format!(
                 "update {} ({}): back it up and apply {pending} migration(s) in one transaction",
                 config.environment,
@@ -624,12 +876,22 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
     let mut out = std::io::stdout();
     println!("{}", heading("Database Update"));
     let mut made: Option<String> = None;
-    if args.no_backup {
+    if pending == 0 {
+        // Nothing will change, so there is nothing to go back to.
+        println!("Creating backup... Skipped (nothing pending)");
+    } else if args.no_backup {
         println!("Creating backup... Skipped (--no-backup)");
     } else {
-        print!("Creating backup... ");
+        const LABEL: &str = "Creating backup... ";
+        print!("{LABEL}");
         let _ = out.flush();
-        match make(config, &mut session, &CreateArgs::default()) {
+        match make(
+            config,
+            &mut session,
+            &CreateArgs::default(),
+            "Creating backup...",
+            LABEL,
+        ) {
             Ok((path, meta)) => {
                 println!("Done ({})", human_size(meta.size as i64));
                 made = Some(shown(config, &path));
@@ -710,6 +972,11 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
                     applied.len(),
                     if applied.len() == 1 { "" } else { "s" }
                 );
+                if let Some(p) = &made {
+                    println!(
+                        "The backup made before the update is {p}; to go back to it: nself db restore --clean {p}"
+                    );
+                }
             }
             Ok(())
         }
@@ -723,9 +990,12 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
             );
             match &made {
                 Some(p) => eprintln!(
-                    "The backup made before the update is {p}; to go back to it anyway: nself db restore {p}"
+                    "The backup made before the update is {p}; to go back to it anyway: nself db restore --clean {p}"
                 ),
-                None => eprintln!("No backup was made (--no-backup)."),
+                None if args.no_backup && pending > 0 => {
+                    eprintln!("No backup was made (--no-backup).")
+                }
+                None => {}
             }
             Err(Failure::Code(EXIT_FAILURE))
         }

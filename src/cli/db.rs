@@ -127,9 +127,8 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         )
     });
     let local = session.as_ref().and_then(|s| s.local.as_ref());
-    let newest = crate::backup::list(&config.project_dir.join(crate::backup::FOLDER))
-        .ok()
-        .and_then(|mut all| all.pop());
+    // This environment's and database's own last complete backup.
+    let newest = super::backup::last_backup(config);
     let last_backup = newest
         .as_ref()
         .map(|b| format!("{} ({})", b.created_at, b.name));

@@ -313,7 +313,12 @@ pub fn confirm(
             if read.is_ok() && policy::accepts(&expect, &answer) {
                 Ok(())
             } else {
-                eprintln!("Cancelled: nothing was changed.");
+                match (&expect, answer.trim()) {
+                    (policy::Answer::Phrase(p), typed) if !typed.is_empty() => eprintln!(
+                        "{typed:?} did not match {p:?} (type it exactly). Cancelled: nothing was changed."
+                    ),
+                    _ => eprintln!("Cancelled: nothing was changed."),
+                }
                 Err(Failure::Code(EXIT_FAILURE))
             }
         }

@@ -335,6 +335,13 @@ impl Cluster {
             dirs.push(self.socket_dir());
         }
         for dir in &dirs {
+            if *dir == self.state_dir {
+                // `.nself/` gets a `.gitignore` when nself creates it (see `lock`).
+                if let Some(parent) = dir.parent() {
+                    crate::fsx::create_dir_ignored(parent)
+                        .map_err(|e| LocalError::io("creating", parent, e))?;
+                }
+            }
             fs::create_dir_all(dir).map_err(|e| LocalError::io("creating", dir, e))?;
             if let Some(user) = &self.run_as {
                 std::os::unix::fs::chown(dir, Some(user.uid), Some(user.gid))
@@ -495,7 +502,10 @@ impl Cluster {
         name.push(".lock");
         let path = self.state_dir.with_file_name(name);
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| LocalError::io("creating", parent, e))?;
+            // The project's `.nself/`: when nself creates it, a `.gitignore` (`*`) in it keeps
+            // the cluster out of git.
+            crate::fsx::create_dir_ignored(parent)
+                .map_err(|e| LocalError::io("creating", parent, e))?;
         }
         FileLock::acquire(&path, Duration::from_secs(PG_CTL_WAIT_SECS * 3))
     }

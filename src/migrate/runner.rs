@@ -553,28 +553,7 @@ impl<'c> Runner<'c> {
         verify: &mut dyn FnMut(&mut postgres::Transaction<'_>) -> Result<(), MigrateError>,
     ) -> Result<Vec<&'m Migration>, MigrateError> {
         let rows = self.rows()?;
-        let entries = plan(files, &rows);
-        blockers(&entries, false, "updating the database")?;
-        let pending: Vec<&'m Migration> = entries
-            .iter()
-            .filter(|e| e.status == Status::Pending)
-            .filter_map(|e| e.file)
-            .collect();
-        pending_seen(&pending);
-        let outside: Vec<String> = pending
-            .iter()
-            .filter(|m| m.no_transaction)
-            .map(|m| m.file_name.clone())
-            .collect();
-        if !outside.is_empty() {
-            return Err(MigrateError::Blocked {
-                reasons: outside
-                    .iter()
-                    .map(|f| format!("{f} is marked `-- nself:no-transaction`: it cannot run inside the single transaction of `db update`"))
-                    .collect(),
-                next: "Nothing was done. Apply the migrations up to and including it with `nself db migrate up N` (each in its own transaction, the marked one outside any), then run `nself db update` again.".into(),
-            });
-        }
+        let pending = update_plan(files, &rows, pending_seen)?;
         let mut tx = self
             .client
             .transaction()
@@ -812,6 +791,40 @@ impl<'c> Runner<'c> {
         self.tracking = Tracking::ensure(self.client, &self.tracking.table)?;
         Ok(n)
     }
+}
+
+/// The pending migrations of `db update` (also shown to `pending_seen`), or why it is refused
+/// before it changes anything: the refusals of `up`, and a pending `-- nself:no-transaction`
+/// migration (it cannot run inside the update's one transaction). `db update` asks this before
+/// it makes its backup, and [`Runner::up_atomic`] again under the lock.
+pub fn update_plan<'m>(
+    files: &'m [Migration],
+    rows: &[Applied],
+    pending_seen: &mut dyn FnMut(&[&'m Migration]),
+) -> Result<Vec<&'m Migration>, MigrateError> {
+    let entries = plan(files, rows);
+    blockers(&entries, false, "updating the database")?;
+    let pending: Vec<&'m Migration> = entries
+        .iter()
+        .filter(|e| e.status == Status::Pending)
+        .filter_map(|e| e.file)
+        .collect();
+    pending_seen(&pending);
+    let outside: Vec<String> = pending
+        .iter()
+        .filter(|m| m.no_transaction)
+        .map(|m| m.file_name.clone())
+        .collect();
+    if !outside.is_empty() {
+        return Err(MigrateError::Blocked {
+            reasons: outside
+                .iter()
+                .map(|f| format!("{f} is marked `-- nself:no-transaction`: it cannot run inside the single transaction of `db update`"))
+                .collect(),
+            next: "Nothing was done. Apply the migrations up to and including it with `nself db migrate up N` (each in its own transaction, the marked one outside any), then run `nself db update` again.".into(),
+        });
+    }
+    Ok(pending)
 }
 
 /// The refusals shared by `up` (and `db update` later): dirty, modified, out of order.

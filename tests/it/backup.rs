@@ -100,6 +100,8 @@ fn only_backup(p: &Project) -> PathBuf {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| !p.to_string_lossy().ends_with(".meta.json"))
+        // The folder's own `.gitignore`, written when nself created it.
+        .filter(|p| !p.ends_with(".gitignore"))
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     files.pop().unwrap()
@@ -201,7 +203,8 @@ fn schema_only_tables_and_plain_backups() {
 
     drop_everything(&db);
     db.client().batch_execute(ABC).unwrap();
-    // Only a and b, plain SQL (detected by content, whatever the name says).
+    // Only a and b, plain SQL (issue 11: the --output name decides the format, so plain SQL
+    // is named .sql).
     nself(
         &p,
         &db,
@@ -212,16 +215,16 @@ fn schema_only_tables_and_plain_backups() {
             "a,b",
             "--no-compress",
             "--output",
-            "ab.sql.gz",
+            "ab.sql",
         ],
     )
     .ok();
     assert_ne!(
-        &std::fs::read(p.path().join("ab.sql.gz")).unwrap()[..2],
+        &std::fs::read(p.path().join("ab.sql")).unwrap()[..2],
         &[0x1f, 0x8b]
     );
     drop_everything(&db);
-    nself(&p, &db, &["db", "restore", "ab.sql.gz"]).ok();
+    nself(&p, &db, &["db", "restore", "ab.sql"]).ok();
     let after = checksums(&db);
     assert_eq!(after.len(), 2);
     assert_eq!(after[..], before[..2]);
@@ -233,14 +236,8 @@ fn schema_only_tables_and_plain_backups() {
         &["db", "backup", "--exclude", "b", "--output", "nob.sql"],
     )
     .ok();
-    let text = {
-        use std::io::Read;
-        let mut s = String::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(p.path().join("nob.sql")).unwrap())
-            .read_to_string(&mut s)
-            .unwrap();
-        s
-    };
+    // A `.sql` name is plain SQL (issue 11).
+    let text = std::fs::read_to_string(p.path().join("nob.sql")).unwrap();
     assert!(text.contains("CREATE TABLE public.a"));
     assert!(!text.contains("CREATE TABLE public.b"));
 }
@@ -274,12 +271,14 @@ fn damaged_backups_are_refused_before_touching_the_database() {
     assert_eq!(checksums(&db), before);
     // Without metadata: a truncated gzip file is still caught.
     std::fs::remove_file(format!("{}.meta.json", file.display())).unwrap();
+    // (Issue 11: a file without metadata is restored only when named.)
+    let named = file.to_str().unwrap();
     std::fs::write(&file, &good[..good.len() - 20]).unwrap();
-    nself(&p, &db, &["db", "restore", "--clean"]).fails(1, &["damaged or incomplete"]);
+    nself(&p, &db, &["db", "restore", "--clean", named]).fails(1, &["damaged or incomplete"]);
     assert_eq!(checksums(&db), before);
     // The intact file without metadata restores.
     std::fs::write(&file, &good).unwrap();
-    nself(&p, &db, &["db", "restore", "--clean"]).ok();
+    nself(&p, &db, &["db", "restore", "--clean", named]).ok();
     assert_ne!(checksums(&db), before);
 }
 
@@ -303,7 +302,14 @@ fn a_restore_failing_halfway_changes_nothing() {
         .unwrap();
     let before = checksums(&target);
     let schema_before = schema_fingerprint(&target);
-    let run = nself(&p, &target, &["db", "restore", "other.sql.gz"]);
+    // Issue 11: a restore into a database with objects in its managed schemas is refused
+    // before psql starts; with `public` not managed (`--schemas elsewhere`) the conflict is
+    // met by psql halfway through, which is what this test is about.
+    let run = nself(
+        &p,
+        &target,
+        &["db", "restore", "other.sql.gz", "--schemas", "elsewhere"],
+    );
     run.fails(
         1,
         &["rolled the whole restore back", "already exists", "--clean"],
@@ -336,9 +342,13 @@ fn production_restore_needs_the_phrase() {
     nself(&p, &db, &["db", "backup"]).ok();
     let u = db.params.to_url_with_password();
     let env = [("DATABASE_URL", u.as_str()), ("NSELF_ENV", "production")];
-    p.run(&["db", "restore", "--clean"], &env)
+    // The backup was made in local: other environments restore it only when it is named
+    // (issue 11).
+    let file = only_backup(&p);
+    let file = file.to_str().unwrap();
+    p.run(&["db", "restore", "--clean", file], &env)
         .fails(1, &["yes-restore-production"]);
-    p.run(&["db", "restore", "--clean", "--yes"], &env)
+    p.run(&["db", "restore", "--clean", "--yes", file], &env)
         .fails(1, &["yes-restore-production"]);
     p.run(
         &[
@@ -347,14 +357,16 @@ fn production_restore_needs_the_phrase() {
             "--clean",
             "--confirm",
             "yes-restore-production",
+            file,
         ],
         &env,
     )
     .ok();
     let staging = [("DATABASE_URL", u.as_str()), ("NSELF_ENV", "staging")];
-    p.run(&["db", "restore", "--clean"], &staging)
+    p.run(&["db", "restore", "--clean", file], &staging)
         .fails(1, &["--yes"]);
-    p.run(&["db", "restore", "--clean", "--yes"], &staging).ok();
+    p.run(&["db", "restore", "--clean", "--yes", file], &staging)
+        .ok();
     // Backups run everywhere.
     p.run(&["db", "backup", "--name", "prod"], &env).ok();
 }
@@ -426,7 +438,8 @@ fn update_applies_all_in_one_transaction_and_rolls_back_on_failure() {
             "003_broken",
             "nope",
             "rolled back",
-            "nself db restore backups/",
+            // Issue 11: a restore into a database that has its schema needs --clean.
+            "nself db restore --clean backups/",
         ],
     );
     assert!(
@@ -452,11 +465,7 @@ fn update_applies_all_in_one_transaction_and_rolls_back_on_failure() {
         .lines()
         .find(|l| l.contains("nself db restore "))
         .unwrap();
-    let path = restore_line
-        .rsplit("nself db restore ")
-        .next()
-        .unwrap()
-        .trim();
+    let path = restore_line.rsplit(' ').next().unwrap().trim();
     assert!(p.path().join(path).is_file(), "{path}");
     nself(&p, &db, &["db", "restore", path, "--dry-run"]).ok();
 
@@ -531,7 +540,11 @@ fn a_failed_backup_leaves_no_file_and_names_are_unique() {
     nself(&p, &db, &["db", "backup", "--tables", "no_such_table"])
         .fails(1, &["pg_dump failed", "no matching tables"]);
     let left: Vec<_> = std::fs::read_dir(p.path().join("backups"))
-        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name())
+                .filter(|n| n != ".gitignore")
+                .collect()
+        })
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
     // Two named backups in quick succession both exist; the list shows both, newest first.

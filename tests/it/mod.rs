@@ -1,6 +1,7 @@
 //! Integration test modules; add yours here.
 
 mod backup;
+mod backup_env;
 mod backup_safety;
 mod catalog;
 mod check_cli;

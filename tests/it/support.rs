@@ -154,3 +154,58 @@ impl Run {
         })
     }
 }
+
+/// Runs nself under a pseudo-terminal (util-linux's `script`), with a clean environment plus
+/// `env`, typing `input` once the command had time to show its prompt. The judge of "on a
+/// terminal" is `script`: without it the test fails.
+pub fn on_terminal(p: &Project, args: &str, env: &[(&str, &str)], input: &str) -> Run {
+    assert!(
+        Path::new("/usr/bin/script").exists(),
+        "no /usr/bin/script: install util-linux (`apt-get install bsdutils`) to test terminals"
+    );
+    use std::io::Write;
+    let mut cmd = Command::new("/usr/bin/script");
+    cmd.args(["-qec", &format!("{NSELF} {args}"), "/dev/null"])
+        .current_dir(p.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    Run::from(child.wait_with_output().unwrap())
+}
+
+/// What a terminal shows after `text`: carriage returns move back to the start of the line
+/// and later characters overwrite earlier ones (what a person reads, not the bytes).
+pub fn screen(text: &str) -> Vec<String> {
+    let mut lines = vec![Vec::<char>::new()];
+    let mut col = 0;
+    for c in text.chars() {
+        match c {
+            '\r' => col = 0,
+            '\n' => {
+                lines.push(Vec::new());
+                col = 0;
+            }
+            c => {
+                let line = lines.last_mut().unwrap();
+                if col < line.len() {
+                    line[col] = c;
+                } else {
+                    line.push(c);
+                }
+                col += 1;
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|l| l.into_iter().collect::<String>().trim_end().to_string())
+        .collect()
+}
