@@ -221,7 +221,10 @@ fn column_type(formatted: &str, typtype: &str, nsp: &str, typname: &str, array: 
 /// The enum types of `schemas` (not those of extensions): one query, the first of
 /// [`introspect`]'s; also how `schema export` reads the enums its tables use from schemas it
 /// was not asked to export.
-pub fn enums(client: &mut impl GenericClient, schemas: &[String]) -> Result<Vec<Enum>, CatalogError> {
+pub fn enums(
+    client: &mut impl GenericClient,
+    schemas: &[String],
+) -> Result<Vec<Enum>, CatalogError> {
     let mut out = Vec::new();
     for row in query(client, "reading enum types", ENUMS, &[&schemas])? {
         const W: &str = "reading enum types";

@@ -693,7 +693,15 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
                 }
                 println!("Passed");
                 line_open.set(false);
-                drift_step(tx, config, args.strict, &schema_file, &schemas, &settings.table.name, &line_open)
+                drift_step(
+                    tx,
+                    config,
+                    args.strict,
+                    &schema_file,
+                    &schemas,
+                    &settings.table.name,
+                    &line_open,
+                )
             },
         )?;
         runner.finish()?;

@@ -164,6 +164,9 @@ mod tests {
             "dropping a table is data loss: {hazards:?}"
         );
         assert_eq!(count(&changes), "2 differences");
-        assert_eq!(sides.title(), "Schema Differences (nself/schema.dbml vs local)");
+        assert_eq!(
+            sides.title(),
+            "Schema Differences (nself/schema.dbml vs local)"
+        );
     }
 }
