@@ -1,7 +1,8 @@
 //! `db update`'s integrity check, run inside the update's transaction before it commits: no
 //! constraint left `NOT VALID` (`pg_constraint.convalidated`) and no invalid index
-//! (`pg_index.indisvalid`) in the managed schemas, and — once the catalog/diff engine lands —
-//! the live schema equal to `nself/schema.dbml` (see [`schema_drift`]). One query per object kind.
+//! (`pg_index.indisvalid`) in the managed schemas; and [`schema_drift`], the live schema
+//! against `nself/schema.dbml` (a warning for `db update` unless `--strict`, a line of
+//! `db status`). One query per object kind.
 
 use postgres::GenericClient;
 use std::path::Path;
@@ -50,40 +51,58 @@ pub fn check(
     Ok(out)
 }
 
-/// The live schema, as seen inside the update's transaction, compared with `schema_file`
-/// (`nself/schema.dbml`): one [`Problem`] per difference, in the words of `schema diff`.
-/// `None` when there is no such file (nothing to compare). A file with errors is a problem
-/// itself: the update cannot claim the schema matches it.
+/// How the live schema compares with the schema file.
+#[derive(Clone, Debug)]
+pub enum Drift {
+    /// Compared: what would change in the database to match the file (empty: they match),
+    /// in the order and form [`crate::diff::report`] lists.
+    Compared {
+        changes: Vec<crate::diff::Change>,
+        hints: Vec<crate::diff::RenameHint>,
+    },
+    /// Could not be compared, and why (the file has errors, the catalog could not be read).
+    NotCompared(String),
+}
+
+/// The live schema, as seen by `client` (inside the update's transaction, for `db update`),
+/// compared with `schema_file` (`nself/schema.dbml`), the database being the side that would
+/// change. `None` when there is no such file (nothing to compare). A file with errors is not
+/// compared: nothing can be claimed about it.
 pub fn schema_drift(
     client: &mut impl GenericClient,
     schema_file: &Path,
     schemas: &[String],
-) -> Option<Vec<Problem>> {
+    tracking_table: &str,
+) -> Option<Drift> {
     if !schema_file.is_file() {
         return None;
     }
     let project = match crate::ir::load_project(schema_file) {
         Ok(p) => p,
         Err(e) => {
-            return Some(vec![Problem(format!(
+            return Some(Drift::NotCompared(format!(
                 "cannot read {}: {e}",
                 schema_file.display()
-            ))])
+            )))
         }
     };
     if project
         .diagnostics
         .iter()
         .any(crate::diff::source::blocking)
+        || project.diagnostics.len() != project.diagnostics.total()
     {
-        return Some(vec![Problem(format!(
+        return Some(Drift::NotCompared(format!(
             "{} has errors, so the live schema cannot be compared with it; run `nself db schema check {}`",
             schema_file.display(),
             schema_file.display()
-        ))]);
+        )));
     }
     let mut desired = crate::ir::canonical::canonicalize(&project.schema);
     let mut managed: Vec<String> = schemas.to_vec();
+    if !managed.iter().any(|s| s == "public") {
+        managed.insert(0, "public".to_owned());
+    }
     for s in &desired.schemas {
         if !managed.contains(s) {
             managed.push(s.clone());
@@ -91,26 +110,15 @@ pub fn schema_drift(
     }
     let options = crate::catalog::Options {
         schemas: managed,
-        ..crate::catalog::Options::default()
+        tracking_table: tracking_table.to_owned(),
     };
     let live = match crate::catalog::introspect(client, &options) {
         Ok(db) => db,
-        Err(e) => return Some(vec![Problem(format!("reading the live schema: {e}"))]),
+        Err(e) => return Some(Drift::NotCompared(format!("reading the live schema: {e}"))),
     };
     if let Err(e) = crate::diff::normalize::with_server(client, &mut desired, &live) {
-        return Some(vec![Problem(format!("comparing expressions: {e}"))]);
+        return Some(Drift::NotCompared(format!("comparing expressions: {e}")));
     }
-    let (changes, _) = crate::diff::migration::changes(&desired, &live, &[]);
-    Some(
-        changes
-            .iter()
-            .map(|c| {
-                Problem(format!(
-                    "the live schema differs from {}: {}",
-                    schema_file.display(),
-                    c.summary()
-                ))
-            })
-            .collect(),
-    )
+    let (changes, hints) = crate::diff::migration::changes(&desired, &live, &[]);
+    Some(Drift::Compared { changes, hints })
 }

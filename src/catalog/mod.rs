@@ -218,6 +218,68 @@ fn column_type(formatted: &str, typtype: &str, nsp: &str, typname: &str, array: 
     }
 }
 
+/// The enum types of `schemas` (not those of extensions): one query, the first of
+/// [`introspect`]'s; also how `schema export` reads the enums its tables use from schemas it
+/// was not asked to export.
+pub fn enums(
+    client: &mut impl GenericClient,
+    schemas: &[String],
+) -> Result<Vec<Enum>, CatalogError> {
+    let mut out = Vec::new();
+    for row in query(client, "reading enum types", ENUMS, &[&schemas])? {
+        const W: &str = "reading enum types";
+        out.push(Enum {
+            name: QualifiedName::new(get::<String>(&row, 0, W)?, get::<String>(&row, 1, W)?),
+            values: get(&row, 2, W)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Schemas that hold something [`introspect`] describes: a table (ordinary or partitioned,
+/// not a partition) or an enum type that no extension owns, other than the tracking table
+/// (`tracking_schema.tracking_table`). System schemas (`pg_*`, `information_schema`) and
+/// `excluded` are left out; `public` is always in. Sorted, `public` first. One query.
+pub fn user_schemas(
+    client: &mut impl GenericClient,
+    tracking_schema: &str,
+    tracking_table: &str,
+    excluded: &[&str],
+) -> Result<Vec<String>, CatalogError> {
+    let excluded: Vec<String> = excluded.iter().map(|s| (*s).to_owned()).collect();
+    let rows = query(
+        client,
+        "listing schemas",
+        USER_SCHEMAS,
+        &[&tracking_schema, &tracking_table, &excluded],
+    )?;
+    let mut out = vec!["public".to_owned()];
+    for row in rows {
+        let name: String = get(&row, 0, "listing schemas")?;
+        if name != "public" {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+const USER_SCHEMAS: &str = "SELECT n.nspname::text
+FROM pg_catalog.pg_namespace n
+WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+  AND n.nspname <> ALL($3::text[])
+  AND (EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+               WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                 AND NOT (n.nspname = $1::text AND c.relname = $2::text)
+                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                                 WHERE d.classid = 'pg_catalog.pg_class'::regclass
+                                   AND d.objid = c.oid AND d.deptype = 'e'))
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t
+                  WHERE t.typnamespace = n.oid AND t.typtype = 'e'
+                    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                                    WHERE d.classid = 'pg_catalog.pg_type'::regclass
+                                      AND d.objid = t.oid AND d.deptype = 'e')))
+ORDER BY 1";
+
 /// Reads the managed part of the database the client is connected to.
 pub fn introspect(
     client: &mut impl GenericClient,
@@ -227,13 +289,7 @@ pub fn introspect(
     let tracking = &options.tracking_table;
     let mut db = Database::default();
 
-    for row in query(client, "reading enum types", ENUMS, &[schemas])? {
-        const W: &str = "reading enum types";
-        db.enums.push(Enum {
-            name: QualifiedName::new(get::<String>(&row, 0, W)?, get::<String>(&row, 1, W)?),
-            values: get(&row, 2, W)?,
-        });
-    }
+    db.enums = enums(client, schemas)?;
 
     let mut by_oid: FxHashMap<u32, usize> = FxHashMap::default();
     let sql = format!("{MANAGED}{TABLES}");

@@ -151,6 +151,10 @@ pub struct UpdateArgs {
     /// Managed schemas the integrity check covers (default: public plus NSELF_SCHEMAS).
     #[arg(long, value_delimiter = ',')]
     schemas: Vec<String>,
+    /// Fail (and commit nothing) when the database then differs from nself/schema.dbml;
+    /// without it a difference is a warning.
+    #[arg(long)]
+    strict: bool,
     #[command(flatten)]
     confirm: UpdateConfirm,
     #[command(flatten)]
@@ -941,21 +945,25 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
                 print!("Verifying integrity... ");
                 let _ = std::io::stdout().flush();
                 line_open.set(true);
-                let mut problems = integrity::check(tx, &schemas)
+                let problems = integrity::check(tx, &schemas)
                     .map_err(|e| MigrateError::db("verifying integrity", &e))?;
-                if let Some(drift) = integrity::schema_drift(tx, &schema_file, &schemas) {
-                    problems.extend(drift);
-                }
-                if problems.is_empty() {
-                    println!("Passed");
-                    line_open.set(false);
-                    Ok(())
-                } else {
-                    Err(MigrateError::Blocked {
+                if !problems.is_empty() {
+                    return Err(MigrateError::Blocked {
                         reasons: problems.into_iter().map(|p| p.0).collect(),
                         next: "The integrity check failed, so the update was not committed.".into(),
-                    })
+                    });
                 }
+                println!("Passed");
+                line_open.set(false);
+                drift_step(
+                    tx,
+                    config,
+                    args.strict,
+                    &schema_file,
+                    &schemas,
+                    &settings.table.name,
+                    &line_open,
+                )
             },
         )?;
         runner.finish()?;
@@ -1000,4 +1008,72 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
             Err(Failure::Code(EXIT_FAILURE))
         }
     }
+}
+
+/// `db update`'s comparison with `nself/schema.dbml`, inside its transaction after the
+/// migrations: the differences are listed as `schema diff` lists them (the database the
+/// changed side) and are a warning, or a failure with `--strict`. No file: nothing to do.
+fn drift_step(
+    tx: &mut postgres::Transaction<'_>,
+    config: &Config,
+    strict: bool,
+    schema_file: &Path,
+    schemas: &[String],
+    tracking_table: &str,
+    line_open: &std::cell::Cell<bool>,
+) -> Result<(), MigrateError> {
+    use crate::diff::report;
+    if !schema_file.is_file() {
+        return Ok(());
+    }
+    let shown_file = shown(config, schema_file);
+    print!("Comparing with {shown_file}... ");
+    let _ = std::io::stdout().flush();
+    line_open.set(true);
+    let Some(drift) = integrity::schema_drift(tx, schema_file, schemas, tracking_table) else {
+        println!("Skipped (no such file)");
+        line_open.set(false);
+        return Ok(());
+    };
+    let env = config.environment.to_string();
+    let problem = match drift {
+        integrity::Drift::Compared { changes, .. } if changes.is_empty() => {
+            println!("Matches");
+            line_open.set(false);
+            return Ok(());
+        }
+        integrity::Drift::Compared { changes, hints } => {
+            println!("{}", report::count(&changes));
+            line_open.set(false);
+            let sides = report::Sides {
+                desired: &shown_file,
+                changed: &env,
+            };
+            let style = report::Style {
+                indent: "  ",
+                ..report::Style::default()
+            };
+            for l in report::lines(&changes, &hints, &sides, &style) {
+                println!("{l}");
+            }
+            format!(
+                "the {env} database differs from {shown_file} ({}, listed above): {}",
+                report::count(&changes),
+                report::drift_advice(&shown_file)
+            )
+        }
+        integrity::Drift::NotCompared(why) => {
+            println!("Not compared");
+            line_open.set(false);
+            format!("the {env} database was not compared with {shown_file}: {why}")
+        }
+    };
+    if strict {
+        return Err(MigrateError::Blocked {
+            reasons: vec![problem],
+            next: "--strict: the update was not committed.".into(),
+        });
+    }
+    eprintln!("warning: {problem}; `nself db update --strict` fails on this");
+    Ok(())
 }

@@ -69,6 +69,17 @@ pub fn run(global: &Global, cmd: DbConnectionCommand) -> i32 {
     }
 }
 
+/// At most this many drift lines in `db status` (the JSON has them all).
+const STATUS_LINES: usize = 20;
+
+/// `nself --env staging ` for a hint in another environment than local, `nself ` otherwise.
+fn env_flag(config: &Config) -> String {
+    match config.environment {
+        crate::config::Environment::Local => "nself ".to_owned(),
+        other => format!("nself --env {other} "),
+    }
+}
+
 struct Facts {
     version: String,
     database: String,
@@ -117,15 +128,18 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         .as_mut()
         .map(|s| super::migrate::summary(config, &mut s.client));
     let schema_file = config.schema_file();
-    // None: no schema file; Some(n): n differences between it and the live schema.
-    let drift: Option<Result<usize, String>> = session.as_mut().and_then(|s| {
-        crate::backup::integrity::schema_drift(&mut s.client, &schema_file, schemas).map(
-            |problems| match problems.as_slice() {
-                [one] if !one.0.starts_with("the live schema differs") => Err(one.0.clone()),
-                _ => Ok(problems.len()),
-            },
-        )
-    });
+    let tracking_table = super::migrate::settings(config, &Default::default())
+        .table
+        .name;
+    // None: no schema file; Some(Ok(changes)): what would change in the database to match it.
+    let drift: Option<Result<(Vec<crate::diff::Change>, Vec<crate::diff::RenameHint>), String>> =
+        session.as_mut().and_then(|s| {
+            use crate::backup::integrity::{schema_drift, Drift};
+            schema_drift(&mut s.client, &schema_file, schemas, &tracking_table).map(|d| match d {
+                Drift::Compared { changes, hints } => Ok((changes, hints)),
+                Drift::NotCompared(why) => Err(why),
+            })
+        });
     let local = session.as_ref().and_then(|s| s.local.as_ref());
     // This environment's and database's own last complete backup.
     let newest = super::backup::last_backup(config);
@@ -157,8 +171,14 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
                 "created_at": super::migrate::json_time(b.created_unix),
             })),
             "schema_file": schema_file,
-            "schema_matches": drift.as_ref().and_then(|d| d.as_ref().ok().map(|n| *n == 0)),
-            "schema_differences": drift.as_ref().and_then(|d| d.as_ref().ok().copied()),
+            "schema_matches": drift.as_ref().and_then(|d| d.as_ref().ok().map(|c| c.0.is_empty())),
+            "schema_differences": drift
+                .as_ref()
+                .and_then(|d| d.as_ref().ok().map(|c| crate::diff::summaries(&c.0).len())),
+            "schema_changes": drift
+                .as_ref()
+                .and_then(|d| d.as_ref().ok().map(|c| crate::diff::summaries(&c.0))),
+            "schema_error": drift.as_ref().and_then(|d| d.as_ref().err()),
         });
         println!("{doc:#}");
         return if error.is_some() {
@@ -213,11 +233,36 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
     match &drift {
         None if error.is_none() => println!("Schema file:  none ({shown} does not exist)"),
         None => {}
-        Some(Ok(0)) => println!("Schema file:  matches the live schema ({shown})"),
-        Some(Ok(n)) => println!(
-            "Schema file:  differs from the live schema in {n} place{} (`nself db schema diff` lists them)",
-            if *n == 1 { "" } else { "s" }
-        ),
+        Some(Ok((changes, _))) if changes.is_empty() => {
+            println!("Schema file:  matches the live schema ({shown})")
+        }
+        Some(Ok((changes, hints))) => {
+            use crate::diff::report;
+            let env = config.environment.to_string();
+            println!(
+                "Schema file:  {shown} and the live schema differ ({}):",
+                report::count(changes)
+            );
+            let sides = report::Sides {
+                desired: &shown,
+                changed: &env,
+            };
+            let style = report::Style {
+                indent: "  ",
+                ..report::Style::default()
+            };
+            let all = report::lines(changes, hints, &sides, &style);
+            for l in all.iter().take(STATUS_LINES) {
+                println!("{l}");
+            }
+            if all.len() > STATUS_LINES {
+                println!(
+                    "  … {} more (`{}db schema diff` lists them all)",
+                    all.len() - STATUS_LINES,
+                    env_flag(config)
+                );
+            }
+        }
         Some(Err(e)) => println!("Schema file:  not compared: {e}"),
     }
     if let Some(e) = error {

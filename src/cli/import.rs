@@ -5,7 +5,7 @@ use super::migrate::{self as mcli, snake_case, utc_timestamp};
 use super::{stderr_color, use_color, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 use crate::config::{self, Config, Environment};
 use crate::diff::migration::{self, Planned};
-use crate::diff::{self, normalize, rename, source, Sign};
+use crate::diff::{self, normalize, rename, report, source, Sign};
 use crate::ir::canonical::{canonicalize, Database};
 use clap::{Args, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -353,12 +353,13 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
         )));
     }
 
-    let (current, against) = match (from_db, &args.from) {
+    let (current, against, changed_label) = match (from_db, &args.from) {
         (Some(current), Some(other)) => {
             // No database to run them on, but a folder whose files the runner would refuse
             // gets no new file next to them.
             crate::migrate::discover(&config.migrations_dir()).map_err(fail)?;
-            (current, other.display().to_string())
+            let shown = other.display().to_string();
+            (current, shown.clone(), shown)
         }
         _ => {
             let files = crate::migrate::discover(&config.migrations_dir()).map_err(fail)?;
@@ -381,7 +382,7 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
                     if ran.len() == 1 { "" } else { "s" }
                 ));
             }
-            (current, against)
+            (current, against, config.environment.to_string())
         }
     };
 
@@ -393,10 +394,18 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
     }
     if args.check {
         println!("{shown_file} and {against} differ:");
-        for p in &planned {
-            for c in &p.changes {
-                println!("  {c}");
-            }
+        let (changes, hints) = migration::changes(&desired, &current, &renames);
+        let sides = report::Sides {
+            desired: &shown_file,
+            changed: &changed_label,
+        };
+        let style = report::Style {
+            indent: "  ",
+            hazards: true,
+            color: use_color(std::io::stdout().is_terminal()),
+        };
+        for l in report::lines(&changes, &hints, &sides, &style) {
+            println!("{l}");
         }
         println!("Run `nself db schema import {shown_file}` to write the migration.");
         return Ok(EXIT_FAILURE);
@@ -572,19 +581,25 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
     let (Some(mut desired), Some(mut current)) = (from_db, target_db) else {
         return Err(fail("internal: a side of the diff was not read"));
     };
-    // A DBML side against a database: the server prints the DBML side's expressions.
-    if let Some(session) = clients.first_mut() {
-        match (&from, &target) {
-            (Side::Dbml(_), Side::Database { .. }) => {
-                normalize::with_server(&mut session.client, &mut desired, &current)
-                    .map_err(fail)?;
-            }
-            (Side::Database { .. }, Side::Dbml(_)) => {
-                normalize::with_server(&mut session.client, &mut current, &desired)
-                    .map_err(fail)?;
-            }
-            _ => {}
-        }
+    // Between a DBML file and a database the database is the side that changes, whichever
+    // was named TARGET (one sign convention: `diff::report`).
+    let flip = matches!(target, Side::Dbml(_)) && matches!(from, Side::Database { .. });
+    if flip {
+        std::mem::swap(&mut desired, &mut current);
+    }
+    let (desired_label, changed_label) = if flip {
+        (to_label.clone(), from_label.clone())
+    } else {
+        (from_label.clone(), to_label.clone())
+    };
+    // A DBML side against a database (now always `desired`): the server prints its
+    // expressions.
+    let mixed = matches!(
+        (&from, &target),
+        (Side::Dbml(_), Side::Database { .. }) | (Side::Database { .. }, Side::Dbml(_))
+    );
+    if let (true, Some(session)) = (mixed, clients.first_mut()) {
+        normalize::with_server(&mut session.client, &mut desired, &current).map_err(fail)?;
     }
     let renames = resolve_renames(&args.rename, &current, &desired)?;
     let (changes, hints) = migration::changes(&desired, &current, &renames);
@@ -601,47 +616,29 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
     match args.format {
         DiffFormat::Text => {
             let color = use_color(std::io::stdout().is_terminal());
-            writeln!(
-                out,
-                "{}",
-                context::heading(&format!("Schema Differences ({from_label} vs {to_label})"))
-            )
-            .map_err(io)?;
+            let sides = report::Sides {
+                desired: &desired_label,
+                changed: &changed_label,
+            };
+            writeln!(out, "{}", context::heading(&sides.title())).map_err(io)?;
             if !differ {
                 writeln!(out, "No differences.").map_err(io)?;
             }
-            for s in diff::summaries(&changes) {
-                let suffix = match (s.sign, &s.detail) {
-                    (_, Some(d)) => format!(" ({d})"),
-                    (Sign::Add, None) => format!(" (missing in {to_label})"),
-                    (Sign::Drop, None) => format!(" (missing in {from_label})"),
-                    (Sign::Alter, None) => String::new(),
-                };
-                let line = format!("{} {}: {}{suffix}", s.sign.as_str(), s.kind, s.object);
-                let line = if color {
-                    let code = match s.sign {
-                        Sign::Add => "32",
-                        Sign::Drop => "31",
-                        Sign::Alter => "33",
-                    };
-                    format!("\x1b[{code}m{line}\x1b[0m")
-                } else {
-                    line
-                };
-                writeln!(out, "{line}").map_err(io)?;
-                for h in &s.hazards {
-                    writeln!(out, "    {h}").map_err(io)?;
-                }
-            }
-            for h in &hints {
-                writeln!(out, "Looks like a rename: {} ({} says so)", h.what, h.flag)
-                    .map_err(io)?;
+            let style = report::Style {
+                indent: "",
+                hazards: true,
+                color,
+            };
+            for l in report::lines(&changes, &hints, &sides, &style) {
+                writeln!(out, "{l}").map_err(io)?;
             }
         }
         DiffFormat::Json => {
             let doc = serde_json::json!({
                 "from": from_label,
                 "to": to_label,
+                "desired": desired_label,
+                "changed": changed_label,
                 "differ": differ,
                 "changes": diff::summaries(&changes),
                 "rename_hints": hints,

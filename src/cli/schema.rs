@@ -76,7 +76,8 @@ pub enum SchemaCommand {
     ///   nself db schema diff old.dbml --from new.dbml --format sql
     #[command(verbatim_doc_comment)]
     Diff(super::import::DiffArgs),
-    /// Write the database's schema (the managed schemas) as DBML, SQL DDL or JSON.
+    /// Write the database's schema as DBML, SQL DDL or JSON: every schema that holds tables
+    /// or enums, or those given with --schemas.
     ///
     /// The DBML passes `schema check` and describes the database exactly: constraint and index
     /// names are kept where PostgreSQL's default naming would not give them back, comments
@@ -85,7 +86,7 @@ pub enum SchemaCommand {
     /// Examples:
     ///   nself db schema export > nself/schema.dbml
     ///   nself db schema export --format sql --output schema.sql
-    ///   nself db schema export --schemas public,app --format json
+    ///   nself db schema export --schemas app --format json
     ///   nself --env staging db schema export
     #[command(verbatim_doc_comment)]
     Export {
@@ -94,8 +95,11 @@ pub enum SchemaCommand {
         /// Write here instead of standard output.
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
-        /// Managed schemas (public is always included).
-        #[arg(long, value_delimiter = ',', default_value = "public")]
+        /// Export only these schemas (default: every schema holding tables or enums, but
+        /// system schemas, extensions' objects, the tracking table and hdb_catalog). Enums
+        /// their columns use from other schemas are included; foreign keys to tables outside
+        /// them are left out, with a warning.
+        #[arg(long, value_delimiter = ',')]
         schemas: Vec<String>,
     },
 }
@@ -129,33 +133,59 @@ fn export(
     global: &Global,
     format: ExportFormat,
     output: Option<&std::path::Path>,
-    mut schemas: Vec<String>,
+    schemas: Vec<String>,
 ) -> i32 {
     let config = match context::load(global) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if !schemas.iter().any(|s| s == "public") {
-        schemas.insert(0, "public".to_owned());
-    }
     let target = &config.target;
     let mut client = match crate::connect::connect(target) {
         Ok(c) => c,
         Err(e) => return context::fail(&e),
     };
-    let options = crate::catalog::Options {
-        schemas,
-        ..crate::catalog::Options::default()
+    let tracking = super::migrate::settings(&config, &Default::default()).table;
+    let read_failed = |e: &dyn std::fmt::Display| {
+        context::fail(&format!(
+            "{e} at {}; check that the user may read the catalog of these schemas",
+            target.redacted()
+        ))
     };
-    let db = match crate::catalog::introspect(&mut client, &options) {
-        Ok(db) => db,
-        Err(e) => {
-            return context::fail(&format!(
-                "{e} at {}; check that the user may read the catalog of these schemas",
-                target.redacted()
-            ))
+    let mut selected: Vec<String> = Vec::new();
+    for s in schemas.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if !selected.iter().any(|x| x == s) {
+            selected.push(s.to_owned());
         }
+    }
+    if selected.is_empty() {
+        selected = match crate::catalog::user_schemas(
+            &mut client,
+            &tracking.schema,
+            &tracking.name,
+            &["hdb_catalog"],
+        ) {
+            Ok(s) => s,
+            Err(e) => return read_failed(&e),
+        };
+    }
+    let options = crate::catalog::Options {
+        schemas: selected.clone(),
+        tracking_table: if tracking.schema == "public" {
+            tracking.name.clone()
+        } else {
+            String::new()
+        },
     };
+    let mut db = match crate::catalog::introspect(&mut client, &options) {
+        Ok(db) => db,
+        Err(e) => return read_failed(&e),
+    };
+    // The tracking table outside public (the catalog reader only knows it in public).
+    db.tables
+        .retain(|t| !(t.name.schema == tracking.schema && t.name.name == tracking.name));
+    if let Err(e) = self_contained(&mut client, &mut db, &selected, format) {
+        return read_failed(&e);
+    }
     let text = match format {
         ExportFormat::Dbml => crate::emit::dbml::to_dbml(&db),
         ExportFormat::Sql => crate::emit::sql::create_script_text(&db),
@@ -179,6 +209,90 @@ fn export(
     // The process ends right after this; freeing the whole model would only add time.
     std::mem::forget(db);
     code
+}
+
+/// Makes an export of `selected` stand on its own. Enum types its columns use from other
+/// schemas are read and included (the file would not check or load without them), with a
+/// note naming the schema; foreign keys to tables outside `selected` cannot be described, so
+/// they are left out (the DBML says so in a comment) with a warning naming the `--schemas`
+/// that would keep them.
+fn self_contained(
+    client: &mut postgres::Client,
+    db: &mut crate::ir::canonical::Database,
+    selected: &[String],
+    format: ExportFormat,
+) -> Result<(), crate::catalog::CatalogError> {
+    use crate::ir::model::QualifiedName;
+    use std::collections::BTreeMap;
+    // Enum (schema, name) -> the first column that uses it.
+    let mut wanted: BTreeMap<QualifiedName, String> = BTreeMap::new();
+    for t in &db.tables {
+        for c in &t.columns {
+            if let Some(schema) = &c.ty.schema {
+                let name = QualifiedName::new(schema.clone(), c.ty.name.clone());
+                if !selected.contains(schema) && !db.enums.iter().any(|e| e.name == name) {
+                    wanted
+                        .entry(name)
+                        .or_insert_with(|| format!("{}.{}", t.name, c.name));
+                }
+            }
+        }
+    }
+    if !wanted.is_empty() {
+        let mut schemas: Vec<String> = wanted.keys().map(|n| n.schema.clone()).collect();
+        schemas.dedup();
+        for e in crate::catalog::enums(client, &schemas)? {
+            if let Some(column) = wanted.get(&e.name) {
+                eprintln!(
+                    "note: enum {} is included because {column} uses it, although schema {} is \
+                     not exported; a `schema import` of this file manages schema {} too",
+                    e.name, e.name.schema, e.name.schema
+                );
+                db.enums.push(e);
+            }
+        }
+        db.normalize();
+    }
+    let mut missing: Vec<String> = Vec::new();
+    for t in &db.tables {
+        for fk in &t.foreign_keys {
+            if db.table(&fk.references).is_none() {
+                eprintln!(
+                    "warning: foreign key {} of {} references {}, outside the exported schemas; \
+                     it is left out{}",
+                    fk.name,
+                    t.name,
+                    fk.references,
+                    if format == ExportFormat::Dbml {
+                        " (a comment in the DBML says so)"
+                    } else {
+                        ""
+                    }
+                );
+                if !missing.contains(&fk.references.schema) {
+                    missing.push(fk.references.schema.clone());
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let all: Vec<&str> = selected
+            .iter()
+            .chain(missing.iter())
+            .map(String::as_str)
+            .collect();
+        eprintln!(
+            "warning: export with --schemas {} (or without --schemas) to keep them",
+            all.join(",")
+        );
+        if format != ExportFormat::Dbml {
+            let known: Vec<QualifiedName> = db.tables.iter().map(|t| t.name.clone()).collect();
+            for t in &mut db.tables {
+                t.foreign_keys.retain(|fk| known.contains(&fk.references));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads the entry file, or standard input for `-` (named and placed by `--stdin-filename`).

@@ -20,6 +20,7 @@ pub mod migration;
 pub mod normalize;
 pub mod plan;
 pub mod rename;
+pub mod report;
 pub mod source;
 #[cfg(test)]
 mod tests;

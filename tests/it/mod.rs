@@ -13,6 +13,7 @@ mod connect_errors;
 mod db_cli;
 mod diff;
 mod diff_cli;
+mod drift;
 mod fuzz_regressions;
 mod local_cluster;
 mod migrate;
