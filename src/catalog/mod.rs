@@ -287,9 +287,10 @@ pub fn introspect(
 ) -> Result<Database, CatalogError> {
     let schemas = &options.schemas;
     let tracking = &options.tracking_table;
-    let mut db = Database::default();
-
-    db.enums = enums(client, schemas)?;
+    let mut db = Database {
+        enums: enums(client, schemas)?,
+        ..Database::default()
+    };
 
     let mut by_oid: FxHashMap<u32, usize> = FxHashMap::default();
     let sql = format!("{MANAGED}{TABLES}");

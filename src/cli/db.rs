@@ -132,14 +132,14 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         .table
         .name;
     // None: no schema file; Some(Ok(changes)): what would change in the database to match it.
-    let drift: Option<Result<(Vec<crate::diff::Change>, Vec<crate::diff::RenameHint>), String>> =
-        session.as_mut().and_then(|s| {
-            use crate::backup::integrity::{schema_drift, Drift};
-            schema_drift(&mut s.client, &schema_file, schemas, &tracking_table).map(|d| match d {
-                Drift::Compared { changes, hints } => Ok((changes, hints)),
-                Drift::NotCompared(why) => Err(why),
-            })
-        });
+    type Compared = (Vec<crate::diff::Change>, Vec<crate::diff::RenameHint>);
+    let drift: Option<Result<Compared, String>> = session.as_mut().and_then(|s| {
+        use crate::backup::integrity::{schema_drift, Drift};
+        schema_drift(&mut s.client, &schema_file, schemas, &tracking_table).map(|d| match d {
+            Drift::Compared { changes, hints } => Ok((changes, hints)),
+            Drift::NotCompared(why) => Err(why),
+        })
+    });
     let local = session.as_ref().and_then(|s| s.local.as_ref());
     // This environment's and database's own last complete backup.
     let newest = super::backup::last_backup(config);
