@@ -181,10 +181,7 @@ fn backups_belong_to_their_environment_and_database() {
         .unwrap()
         .to_string_lossy()
         .into_owned();
-    assert!(
-        last.as_str().unwrap_or_default().contains(&staging_name),
-        "{last}"
-    );
+    assert_eq!(last["name"].as_str(), Some(staging_name.as_str()), "{last}");
     assert_eq!(status("staging", &other), serde_json::Value::Null);
 
     // A backup from before environments were recorded is never the default.
