@@ -133,6 +133,7 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
     if format == Format::Json {
         let doc = serde_json::json!({
             "environment": config.environment,
+            "project_dir": config.project_dir,
             "target": target.redacted(),
             "target_source": target.source(),
             "reachable": error.is_none(),
@@ -164,6 +165,7 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
     }
     println!("{}", context::heading("Database Status"));
     println!("Environment:  {}", config.environment);
+    println!("Project:      {}", config.project_dir.display());
     println!("Target:       {}", target.redacted());
     println!("Source:       {}", target.source());
     if let Some(r) = local {
@@ -198,7 +200,9 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
     }
     println!(
         "Last backup:  {}",
-        last_backup.as_deref().unwrap_or("none (`nself db backup`)")
+        last_backup
+            .clone()
+            .unwrap_or_else(|| format!("none (`{}`)", context::command(config, "db backup")))
     );
     let shown = schema_file
         .strip_prefix(&config.project_dir)
@@ -210,8 +214,9 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         None => {}
         Some(Ok(0)) => println!("Schema file:  matches the live schema ({shown})"),
         Some(Ok(n)) => println!(
-            "Schema file:  differs from the live schema in {n} place{} (`nself db schema diff` lists them)",
-            if *n == 1 { "" } else { "s" }
+            "Schema file:  differs from the live schema in {n} place{} (`{}` lists them)",
+            if *n == 1 { "" } else { "s" },
+            context::command(config, "db schema diff")
         ),
         Some(Err(e)) => println!("Schema file:  not compared: {e}"),
     }
@@ -232,7 +237,8 @@ fn shell(
         return context::fail(&format!(
             "psql not found on PATH or beside the PostgreSQL server programs; install the \
              PostgreSQL client (Debian/Ubuntu: apt-get install postgresql-client; macOS: brew \
-             install libpq) to use `nself db shell` for {}",
+             install libpq) to use `{}` for {}",
+            context::command(config, "db shell"),
             config.target.redacted()
         ));
     };

@@ -11,6 +11,7 @@ mod connect_errors;
 mod db_cli;
 mod diff;
 mod diff_cli;
+mod environments;
 mod fuzz_regressions;
 mod local_cluster;
 mod migrate;
