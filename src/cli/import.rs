@@ -731,7 +731,10 @@ fn server_identity(session: &mut crate::connect::Session) -> Result<String, Stri
         .get(0);
     let system = session
         .client
-        .query_one("SELECT system_identifier::text FROM pg_catalog.pg_control_system()", &[])
+        .query_one(
+            "SELECT system_identifier::text FROM pg_catalog.pg_control_system()",
+            &[],
+        )
         .ok()
         .and_then(|r| r.get::<_, Option<String>>(0));
     if let Some(id) = system {
