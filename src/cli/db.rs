@@ -72,14 +72,6 @@ pub fn run(global: &Global, cmd: DbConnectionCommand) -> i32 {
 /// At most this many drift lines in `db status` (the JSON has them all).
 const STATUS_LINES: usize = 20;
 
-/// `nself --env staging ` for a hint in another environment than local, `nself ` otherwise.
-fn env_flag(config: &Config) -> String {
-    match config.environment {
-        crate::config::Environment::Local => "nself ".to_owned(),
-        other => format!("nself --env {other} "),
-    }
-}
-
 struct Facts {
     version: String,
     database: String,
@@ -149,6 +141,7 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
     if format == Format::Json {
         let doc = serde_json::json!({
             "environment": config.environment,
+            "project_dir": config.project_dir,
             "target": target.redacted(),
             "target_source": target.source(),
             "reachable": error.is_none(),
@@ -189,6 +182,7 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
     }
     println!("{}", context::heading("Database Status"));
     println!("Environment:  {}", config.environment);
+    println!("Project:      {}", config.project_dir.display());
     println!("Target:       {}", target.redacted());
     println!("Source:       {}", target.source());
     if let Some(r) = local {
@@ -223,7 +217,9 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
     }
     println!(
         "Last backup:  {}",
-        last_backup.as_deref().unwrap_or("none (`nself db backup`)")
+        last_backup
+            .clone()
+            .unwrap_or_else(|| format!("none (`{}`)", context::command(config, "db backup")))
     );
     let shown = schema_file
         .strip_prefix(&config.project_dir)
@@ -257,9 +253,9 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
             }
             if all.len() > STATUS_LINES {
                 println!(
-                    "  … {} more (`{}db schema diff` lists them all)",
+                    "  … {} more (`{}` lists them all)",
                     all.len() - STATUS_LINES,
-                    env_flag(config)
+                    context::command(config, "db schema diff")
                 );
             }
         }
@@ -282,7 +278,8 @@ fn shell(
         return context::fail(&format!(
             "psql not found on PATH or beside the PostgreSQL server programs; install the \
              PostgreSQL client (Debian/Ubuntu: apt-get install postgresql-client; macOS: brew \
-             install libpq) to use `nself db shell` for {}",
+             install libpq) to use `{}` for {}",
+            context::command(config, "db shell"),
             config.target.redacted()
         ));
     };

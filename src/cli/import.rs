@@ -348,8 +348,9 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
     if args.apply && config.environment != Environment::Local {
         return Err(fail(format!(
             "--apply runs only in the local environment (this is {}); write the migration \
-             without --apply, review it, commit it, and apply it with `nself db migrate up`",
-            config.environment
+             without --apply, review it, commit it, and apply it with `{}`",
+            config.environment,
+            context::command(&config, "db migrate up")
         )));
     }
 
@@ -407,7 +408,10 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
         for l in report::lines(&changes, &hints, &sides, &style) {
             println!("{l}");
         }
-        println!("Run `nself db schema import {shown_file}` to write the migration.");
+        println!(
+            "Run `{}` to write the migration.",
+            context::command(&config, &format!("db schema import {shown_file}"))
+        );
         return Ok(EXIT_FAILURE);
     }
 
@@ -452,7 +456,10 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
         );
         return Ok(code);
     }
-    println!("Review it, then apply it with `nself db migrate up`.");
+    println!(
+        "Review it, then apply it with `{}`.",
+        context::command(&config, "db migrate up")
+    );
     Ok(EXIT_OK)
 }
 
@@ -541,10 +548,16 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
         && matches!(from, Side::Database { .. })
     {
         // The migration would bring the DBML file to the database: nothing to apply it to.
+        let import = match &from {
+            Side::Database { config, .. } => {
+                context::command(config, &format!("db schema import {to_label}"))
+            }
+            Side::Dbml(_) => format!("nself db schema import {to_label}"),
+        };
         eprintln!(
             "error: --generate-migration writes the migration that brings TARGET to the source; \
              here TARGET is the DBML file {to_label} and the source the database.\n\
-             To write the migration that brings the database to {to_label}: nself db schema import {to_label}"
+             To write the migration that brings the database to {to_label}: {import}"
         );
         return Err(Exit(EXIT_USAGE));
     }
@@ -562,21 +575,76 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
     let named: Vec<&Database> = from_db.iter().chain(target_db.iter()).collect();
     let base = context::load(global).map_err(Exit)?;
     let schemas = managed(&base, &args.schemas, &named);
-    let mut clients = Vec::new();
-    for (s, slot) in [(&from, &mut from_db), (&target, &mut target_db)] {
-        if let Side::Database { config, .. } = s {
-            let mut session = mcli::open(config).map_err(|_| Exit(EXIT_FAILURE))?;
-            let options = crate::catalog::Options {
-                schemas: schemas.clone(),
-                tracking_table: mcli::settings(config, &mcli::TimeoutArgs::default())
-                    .table
-                    .name,
-            };
-            let db = crate::catalog::introspect(&mut session.client, &options)
-                .map_err(|e| fail(format!("{e} ({})", config.target.redacted())))?;
-            *slot = Some(db);
-            clients.push(session);
+    let databases = [&from, &target]
+        .iter()
+        .filter(|s| matches!(s, Side::Database { .. }))
+        .count();
+    // Each database side is read as the folder's migrations leave it: its pending ones are run
+    // in a transaction that is rolled back (as `schema import` reads the local side), so that a
+    // generated migration is what that database needs after them.
+    let files = if databases > 0 {
+        crate::migrate::discover(&base.migrations_dir()).map_err(fail)?
+    } else {
+        Vec::new()
+    };
+    let mut clients: Vec<DbSide> = Vec::new();
+    let mut identities: Vec<(String, String)> = Vec::new();
+    for is_from in [true, false] {
+        let (side, other) = if is_from {
+            (&from, &target)
+        } else {
+            (&target, &from)
+        };
+        let Side::Database { config, label } = side else {
+            continue;
+        };
+        let mut session = mcli::open(config).map_err(|_| Exit(EXIT_FAILURE))?;
+        let identity = server_identity(&mut session)
+            .map_err(|e| fail(format!("{e} ({})", config.target.redacted())))?;
+        if let Some((_, first)) = identities.iter().find(|(id, _)| *id == identity) {
+            return Err(fail(format!(
+                "both sides of the diff are the same database ({}): {first} and {label} name \
+                 one database on one server, so there is nothing to compare; check which \
+                 database each environment's configuration names (`nself --env ENV db status`)",
+                config.target.redacted()
+            )));
         }
+        identities.push((identity, label.clone()));
+        let table = mcli::settings(config, &mcli::TimeoutArgs::default()).table;
+        let mut tx = session
+            .client
+            .transaction()
+            .map_err(|e| fail(format!("{}: {e}", config.target.redacted())))?;
+        let (db, ran) = source::live_with_pending(&mut tx, &files, &table, &schemas)
+            .map_err(|e| fail(format!("{e} ({label}: {})", config.target.redacted())))?;
+        // A DBML side against this database: the server prints its expressions (inside the
+        // transaction, where the pending migrations' types exist).
+        if matches!(other, Side::Dbml(_)) {
+            let dbml = if is_from {
+                target_db.as_mut()
+            } else {
+                from_db.as_mut()
+            };
+            if let Some(dbml) = dbml {
+                normalize::with_server(&mut tx, dbml, &db).map_err(fail)?;
+            }
+        }
+        drop(tx); // rolled back: the pending migrations were only tried
+        if !ran.is_empty() {
+            eprintln!(
+                "note: {label} has {} pending migration{} ({}); it is compared as it will be \
+                 after them (they were run provisionally and rolled back)",
+                ran.len(),
+                if ran.len() == 1 { "" } else { "s" },
+                ran.join(", ")
+            );
+        }
+        if is_from {
+            from_db = Some(db);
+        } else {
+            target_db = Some(db);
+        }
+        clients.push((is_from, session, config.clone(), ran));
     }
     let (Some(mut desired), Some(mut current)) = (from_db, target_db) else {
         return Err(fail("internal: a side of the diff was not read"));
@@ -592,15 +660,8 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
     } else {
         (from_label.clone(), to_label.clone())
     };
-    // A DBML side against a database (now always `desired`): the server prints its
-    // expressions.
-    let mixed = matches!(
-        (&from, &target),
-        (Side::Dbml(_), Side::Database { .. }) | (Side::Database { .. }, Side::Dbml(_))
-    );
-    if let (true, Some(session)) = (mixed, clients.first_mut()) {
-        normalize::with_server(&mut session.client, &mut desired, &current).map_err(fail)?;
-    }
+    // A DBML side was brought to the server's spelling of its expressions while its database
+    // side was read (above).
     let renames = resolve_renames(&args.rename, &current, &desired)?;
     let (changes, hints) = migration::changes(&desired, &current, &renames);
     // The migration text only when it is shown or written.
@@ -669,12 +730,94 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
         for (path, _, _) in &files {
             eprintln!("Created {}", shown(&base, path));
         }
+        advise_generated(&target, &from, &clients, &files);
     }
     Ok(if args.exit_code && differ {
         EXIT_FAILURE
     } else {
         EXIT_OK
     })
+}
+
+/// Which database a session is on, for telling two sides apart: the server's
+/// `system_identifier` (unique per cluster, from `pg_control_system()`) and the database name.
+/// Where the function is not allowed, the server's address and port as it sees them, else (a
+/// Unix socket) the connection's host and port.
+fn server_identity(session: &mut crate::connect::Session) -> Result<String, String> {
+    let db: String = session
+        .client
+        .query_one("SELECT current_database()::text", &[])
+        .map_err(|e| e.to_string())?
+        .get(0);
+    let system = session
+        .client
+        .query_one(
+            "SELECT system_identifier::text FROM pg_catalog.pg_control_system()",
+            &[],
+        )
+        .ok()
+        .and_then(|r| r.get::<_, Option<String>>(0));
+    if let Some(id) = system {
+        return Ok(format!("system {id} database {db}"));
+    }
+    let addr = session
+        .client
+        .query_one(
+            "SELECT inet_server_addr()::text || ':' || inet_server_port()::text",
+            &[],
+        )
+        .ok()
+        .and_then(|r| r.get::<_, Option<String>>(0));
+    let addr = addr.unwrap_or_else(|| format!("{}:{}", session.params.host, session.params.port));
+    Ok(format!("server {addr} database {db}"))
+}
+
+/// A database side as read: whether it is the source, its session, its configuration and the
+/// pending migrations that were run provisionally on it.
+type DbSide = (bool, crate::connect::Session, Box<Config>, Vec<String>);
+
+/// After `--generate-migration`: where the new files run, and what the source database needs
+/// instead (it has the changes already, so running them there would fail).
+fn advise_generated(
+    target: &Side,
+    from: &Side,
+    sides: &[DbSide],
+    files: &[(PathBuf, String, String)],
+) {
+    let find = |want: bool| sides.iter().find(|(is_from, ..)| *is_from == want);
+    let versions: Vec<&str> = files
+        .iter()
+        .filter_map(|(_, id, _)| id.split('_').next())
+        .collect();
+    if let Side::Database { label, .. } = target {
+        if let Some((_, _, config, _)) = find(false) {
+            eprintln!(
+                "Apply it to {label} with its pending migrations: {}",
+                context::command(config, "db migrate up")
+            );
+        }
+    }
+    if let Side::Database { label, .. } = from {
+        if let Some((_, _, config, ran)) = find(true) {
+            let mark: Vec<String> = versions
+                .iter()
+                .map(|v| format!("--mark-applied {v}"))
+                .collect();
+            let repair = context::command(config, &format!("db migrate repair {}", mark.join(" ")));
+            if ran.is_empty() {
+                eprintln!(
+                    "{label} has these changes already: record the migration there without \
+                     running it: {repair}"
+                );
+            } else {
+                eprintln!(
+                    "{label} will have these changes after its pending migrations: apply those \
+                     with {}, then record the new one without running it: {repair}",
+                    context::command(config, &format!("db migrate up {}", ran.len()))
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -294,6 +294,8 @@ pub fn confirm(
     args: &ConfirmArgs,
     what: &str,
 ) -> Result<(), Failure> {
+    // Every command that changes a database passes here first: say which one and why.
+    eprintln!("{}", context::target_line(config));
     let consent = Consent {
         yes: args.yes,
         confirm: args.confirm.clone(),
@@ -381,7 +383,10 @@ pub fn summary(config: &Config, client: &mut postgres::Client) -> (String, serde
         Err(e) => {
             let first = e.to_string().lines().next().unwrap_or("").to_string();
             (
-                format!("unknown ({first}; see `nself db migrate status`)"),
+                format!(
+                    "unknown ({first}; see `{}`)",
+                    context::command(config, "db migrate status")
+                ),
                 serde_json::json!({ "error": e.to_string() }),
             )
         }
@@ -503,8 +508,9 @@ fn status(config: &Config, format: Format) -> Result<(), Failure> {
     }
     if entries.is_empty() {
         println!(
-            "(no migrations in {}; `nself db migrate create NAME` writes one)",
-            config.migrations_dir().display()
+            "(no migrations in {}; `{}` writes one)",
+            config.migrations_dir().display(),
+            context::command(config, "db migrate create NAME")
         );
     }
     println!();
@@ -514,7 +520,10 @@ fn status(config: &Config, format: Format) -> Result<(), Failure> {
         count(migrate::Status::Pending),
         match count(migrate::Status::Modified) {
             0 => String::new(),
-            n => format!(", {n} modified (run `nself db migrate repair` to accept)"),
+            n => format!(
+                ", {n} modified (run `{}` to accept)",
+                context::command(config, "db migrate repair")
+            ),
         },
         match count(migrate::Status::Missing) {
             0 => String::new(),
@@ -522,7 +531,10 @@ fn status(config: &Config, format: Format) -> Result<(), Failure> {
         },
         match count(migrate::Status::Failed) {
             0 => String::new(),
-            n => format!(", {n} failed (dirty; fix, then `nself db migrate repair`)"),
+            n => format!(
+                ", {n} failed (dirty; fix, then `{}`)",
+                context::command(config, "db migrate repair")
+            ),
         },
     );
     Ok(())
@@ -949,7 +961,10 @@ fn create(config: &Config, raw: &str) -> Result<(), Failure> {
     if name != raw {
         println!("(named {name:?} from {raw:?})");
     }
-    println!("Write the change after `-- UP` and how to undo it after `-- DOWN`, then run `nself db migrate up`.");
+    println!(
+        "Write the change after `-- UP` and how to undo it after `-- DOWN`, then run `{}`.",
+        context::command(config, "db migrate up")
+    );
     Ok(())
 }
 

@@ -156,6 +156,12 @@ pub struct Config {
     /// The project's own cluster, whether or not it is the target (for `nself start` and
     /// friends); its `bins` is also where client programs such as psql are looked up.
     pub local: LocalTarget,
+    /// Process-environment connection settings left out because they belong to another
+    /// environment (see [`resolve`]); the caller says so.
+    pub ignored: Vec<String>,
+    /// The environment the process environment (and the `.env` files) select without `--env`:
+    /// the one its connection settings belong to.
+    pub shell_environment: Environment,
 }
 
 impl fmt::Debug for Config {
@@ -168,6 +174,8 @@ impl fmt::Debug for Config {
             .field("vars", &self.vars.keys().collect::<Vec<_>>())
             .field("target", &self.target)
             .field("local", &self.local)
+            .field("ignored", &self.ignored)
+            .field("shell_environment", &self.shell_environment)
             .finish()
     }
 }
@@ -206,6 +214,33 @@ impl Config {
     }
 }
 
+/// The project folder of a command run in `cwd` without `--project-dir`, found upward the way
+/// git and cargo find theirs: the nearest folder, from `cwd` up, that holds a folder `nself/`
+/// or `.nself/` or a file `.env`. A folder named `nself` that holds a schema folder's contents
+/// (`schema.dbml`, `migrations/` or `seeds/`) and no `nself/` of its own is the project's
+/// schema folder, never its root, even if an older nself left a `.nself/` or someone a `.env`
+/// in it: its parent is the root. `None` when no folder up to `/` qualifies (a new project:
+/// the caller uses `cwd`). Reads file metadata only.
+pub fn find_project_dir(cwd: &Path) -> Option<PathBuf> {
+    let is_dir = |p: PathBuf| std::fs::metadata(p).is_ok_and(|m| m.is_dir());
+    let is_file = |p: PathBuf| std::fs::metadata(p).is_ok_and(|m| m.is_file());
+    for dir in cwd.ancestors() {
+        let holds_nself = is_dir(dir.join("nself"));
+        let schema_folder = !holds_nself
+            && dir.file_name().is_some_and(|n| n == "nself")
+            && (is_file(dir.join("schema.dbml"))
+                || is_dir(dir.join("migrations"))
+                || is_dir(dir.join("seeds")));
+        if schema_folder {
+            continue;
+        }
+        if holds_nself || is_dir(dir.join(".nself")) || is_file(dir.join(".env")) {
+            return Some(dir.to_path_buf());
+        }
+    }
+    None
+}
+
 /// `<project>/.nself`.
 pub fn state_dir(project_dir: &Path) -> PathBuf {
     project_dir.join(".nself")
@@ -234,6 +269,13 @@ pub enum ConfigError {
     NoConnection {
         environment: Environment,
         files: Vec<String>,
+        /// Connection settings of the process environment that were left out because the
+        /// process environment selects `shell` (another environment).
+        ignored: Vec<String>,
+        shell: Environment,
+        /// The environment is a side named by `schema diff`, where `--database-url` sets the
+        /// other side and so is no advice.
+        named_side: bool,
     },
 }
 
@@ -266,13 +308,39 @@ impl fmt::Display for ConfigError {
             } => {
                 write!(f, "{setting} (from {origin}) is not usable: {reason}")
             }
-            ConfigError::NoConnection { environment, files } => write!(
-                f,
-                "no database configured for {environment}: set DATABASE_URL (or POSTGRES_HOST, \
-                 POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB) in {} or the \
-                 environment, or pass --database-url",
-                files.join(" or ")
-            ),
+            ConfigError::NoConnection {
+                environment,
+                files,
+                ignored,
+                shell,
+                named_side,
+            } => {
+                write!(f, "no database configured for {environment}")?;
+                if !ignored.is_empty() {
+                    write!(
+                        f,
+                        " ({} in the process environment belongs to {shell}, the environment \
+                         the process environment selects, so it is not used for {environment})",
+                        ignored.join(", ")
+                    )?;
+                }
+                let file = files.last().map(String::as_str).unwrap_or(".env");
+                write!(
+                    f,
+                    ": set DATABASE_URL (or POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, \
+                     POSTGRES_PASSWORD, POSTGRES_DB) in {file}, or export it together with \
+                     NSELF_ENV={environment}"
+                )?;
+                if *named_side {
+                    write!(
+                        f,
+                        ", or name the database by its URL instead of {environment} \
+                         (nself db schema diff postgres://USER@HOST/DB)"
+                    )
+                } else {
+                    write!(f, ", or pass --database-url")
+                }
+            }
         }
     }
 }
@@ -283,9 +351,25 @@ impl std::error::Error for ConfigError {}
 pub const DEFAULT_LOCAL_DATABASE: &str = "nself";
 
 /// Resolves the configuration for the environment the request selects.
+///
+/// Precedence, for the command's own database: `--database-url`; else the connection settings
+/// (`DATABASE_URL`, else `POSTGRES_*`, else `PG*`) of the process environment, but only when
+/// the process environment belongs to this environment; else those of the `.env` cascade
+/// (`.env`, then `.env.<environment>`, later wins); else, for local only, the project's own
+/// database. The process environment belongs to the environment it selects without `--env`
+/// (`NSELF_ENV`, else `ENV`, else `ENV` from `.env`/`.env.local`, else local): an exported
+/// `DATABASE_URL` is the database of the shell's environment, so `--env staging` in a shell
+/// that selects local does not use it (it is listed in [`Config::ignored`], and when nothing
+/// else configures staging the error says why).
 pub fn resolve(req: &Request) -> Result<Config, ConfigError> {
     let (environment, origin) = select_environment(req)?;
-    build(req, environment, origin, req.database_url_flag.as_deref())
+    build(
+        req,
+        environment,
+        origin,
+        req.database_url_flag.as_deref(),
+        false,
+    )
 }
 
 /// Resolves another environment's configuration by name, the same way as [`resolve`] but with
@@ -296,15 +380,41 @@ pub fn resolve_for(req: &Request, name: &str) -> Result<Config, ConfigError> {
         name: name.to_string(),
         origin: Origin::Flag,
     })?;
-    build(req, environment, Origin::Flag, None)
+    build(req, environment, Origin::Flag, None, true)
 }
+
+/// The process-environment variables that say which database to use; they belong to the
+/// environment the process environment selects (see [`resolve`]).
+pub const CONNECTION_VARS: &[&str] = &[
+    "DATABASE_URL",
+    "POSTGRES_HOST",
+    "POSTGRES_PORT",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_DB",
+    "PGHOST",
+    "PGHOSTADDR",
+    "PGPORT",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGDATABASE",
+];
 
 /// `--env`, else `NSELF_ENV`, else `ENV` (process), else `ENV` from `.env` then `.env.local`,
 /// else local.
 fn select_environment(req: &Request) -> Result<(Environment, Origin), ConfigError> {
+    select(req, req.env_flag.as_deref())
+}
+
+/// The environment the process environment and the files select, without `--env`.
+fn shell_environment(req: &Request) -> Result<(Environment, Origin), ConfigError> {
+    select(req, None)
+}
+
+fn select(req: &Request, flag: Option<&str>) -> Result<(Environment, Origin), ConfigError> {
     let from_process = |k: &str| req.process_env.get(k).filter(|v| !v.trim().is_empty());
-    let chosen = if let Some(name) = req.env_flag.as_ref() {
-        Some((name.clone(), Origin::Flag))
+    let chosen = if let Some(name) = flag {
+        Some((name.to_string(), Origin::Flag))
     } else if let Some(name) = from_process("NSELF_ENV") {
         Some((name.clone(), Origin::ProcessEnv))
     } else if let Some(name) = from_process("ENV") {
@@ -376,7 +486,13 @@ fn build(
     environment: Environment,
     environment_origin: Origin,
     url_flag: Option<&str>,
+    named_side: bool,
 ) -> Result<Config, ConfigError> {
+    // An unknown NSELF_ENV is reported by `resolve` itself; here it only means the process
+    // environment belongs to no environment we know, so none of them uses its settings.
+    let shell = shell_environment(req).ok().map(|(e, _)| e);
+    let process_belongs = shell == Some(environment);
+    let mut ignored = Vec::new();
     let mut vars: BTreeMap<String, (String, Origin)> = BTreeMap::new();
     let mut files = Vec::new();
     let names = cascade_files(environment);
@@ -390,6 +506,12 @@ fn build(
         }
     }
     for (k, v) in &req.process_env {
+        if !process_belongs && CONNECTION_VARS.contains(&k.as_str()) {
+            if !v.is_empty() {
+                ignored.push(k.clone());
+            }
+            continue;
+        }
         vars.insert(k.clone(), (v.clone(), Origin::ProcessEnv));
     }
     let get = |k: &str| {
@@ -464,6 +586,9 @@ fn build(
         return Err(ConfigError::NoConnection {
             environment,
             files: names,
+            ignored,
+            shell: shell.unwrap_or(Environment::Local),
+            named_side,
         });
     };
     let mut target = target;
@@ -485,6 +610,8 @@ fn build(
         vars,
         target,
         local,
+        ignored,
+        shell_environment: shell.unwrap_or(Environment::Local),
     })
 }
 

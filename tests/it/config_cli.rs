@@ -41,9 +41,21 @@ fn environment_selection_through_the_binary() {
             "staging",
             "staging-host",
         ),
+        // The exported DATABASE_URL belongs to the environment the process environment and
+        // the files select (staging, from .env): `--env dev` names another one, so it uses
+        // local's files (issue 11; it used to take the exported URL).
         (
             &["--env", "dev"],
             &[("DATABASE_URL", "postgres://x@process-host/app")],
+            "local",
+            "local-host",
+        ),
+        (
+            &["--env", "dev"],
+            &[
+                ("DATABASE_URL", "postgres://x@process-host/app"),
+                ("NSELF_ENV", "dev"),
+            ],
             "local",
             "process-host",
         ),

@@ -14,6 +14,7 @@ mod db_cli;
 mod diff;
 mod diff_cli;
 mod drift;
+mod environments;
 mod fuzz_regressions;
 mod local_cluster;
 mod migrate;

@@ -41,10 +41,15 @@ impl Project {
 
     /// Runs nself in this project with a clean environment: PATH plus `env`.
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_in("", args, env)
+    }
+
+    /// Like [`Project::run`], with the current folder `sub` (relative to the project folder).
+    pub fn run_in(&self, sub: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = Command::new(NSELF);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .current_dir(self.path())
+            .current_dir(self.path().join(sub))
             .args(args);
         for (k, v) in env {
             cmd.env(k, v);
