@@ -97,6 +97,19 @@ impl SourceFile {
         (line + 1, col)
     }
 
+    /// 1-based column of a byte offset in UTF-16 code units, as LSP clients count positions
+    /// (a character outside the Basic Multilingual Plane, such as most emoji, counts two).
+    pub fn col_utf16(&self, byte: usize) -> usize {
+        let byte = floor_char_boundary(&self.text, byte.min(self.text.len()));
+        let start = self.line_starts[self.line_index(byte)];
+        // A UTF-8 lead byte of a character outside the BMP (0xF0..) adds a second unit.
+        self.text.as_bytes()[start..byte]
+            .iter()
+            .map(|&b| usize::from((b as i8) >= -0x40) + usize::from(b >= 0xF0))
+            .sum::<usize>()
+            + 1
+    }
+
     /// Length in bytes of the line holding `byte`.
     pub fn line_len_at(&self, byte: usize) -> usize {
         self.line_range(self.line_index(byte.min(self.text.len())))
@@ -215,6 +228,17 @@ pub struct Diagnostic {
     pub primary: Label,
     pub secondary: Vec<Label>,
     pub help: Option<String>,
+    /// A replacement for the text at a span that would fix the problem (a "did you mean"):
+    /// shown as the help line, and in JSON as a structured `suggestions` entry an editor can
+    /// apply.
+    pub suggestion: Option<Suggestion>,
+}
+
+/// Replace the text at `span` with `replacement`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    pub span: Span,
+    pub replacement: String,
 }
 
 /// Longest message kept whole: names quoted from a pathological input (a 100 MB identifier) must
@@ -245,6 +269,7 @@ impl Diagnostic {
             },
             secondary: Vec::new(),
             help: None,
+            suggestion: None,
         }
     }
     pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
@@ -268,6 +293,26 @@ impl Diagnostic {
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(bounded(help.into()));
         self
+    }
+    /// "Did you mean `replacement`?": the help line, and a suggestion to replace `span`.
+    pub fn with_suggestion(mut self, span: Span, replacement: impl Into<String>) -> Diagnostic {
+        let replacement = bounded(replacement.into());
+        self.help = Some(bounded(format!("did you mean `{replacement}`?")));
+        self.suggestion = Some(Suggestion { span, replacement });
+        self
+    }
+    /// [`Self::with_suggestion`] with the closest of `candidates` to `name` (see
+    /// [`closest`]), if one is close enough; unchanged otherwise.
+    pub fn suggest<'c>(
+        self,
+        span: Span,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) -> Diagnostic {
+        match closest(name, candidates) {
+            Some(c) => self.with_suggestion(span, c),
+            None => self,
+        }
     }
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
@@ -372,6 +417,8 @@ struct JsonLabel<'a> {
     column: usize,
     end_line: usize,
     end_column: usize,
+    column_utf16: usize,
+    end_column_utf16: usize,
     start: u32,
     end: u32,
     message: &'a str,
@@ -387,10 +434,21 @@ struct JsonDiagnostic<'a> {
     column: usize,
     end_line: usize,
     end_column: usize,
+    column_utf16: usize,
+    end_column_utf16: usize,
     start: u32,
     end: u32,
     labels: Vec<JsonLabel<'a>>,
     help: Option<&'a str>,
+    /// Edits that would fix the problem (empty or one today).
+    suggestions: Vec<JsonSuggestion<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonSuggestion<'a> {
+    #[serde(flatten)]
+    at: JsonLabel<'a>,
+    replacement: &'a str,
 }
 
 /// The entry file (or standard input) could not be read at all: `schema check --format json`
@@ -539,24 +597,32 @@ struct JsonReport<'a> {
 }
 
 fn json_label<'a>(map: &'a SourceMap, l: &'a Label) -> JsonLabel<'a> {
-    let f = map.get(l.span.file);
-    let (line, column) = f.line_col(l.span.start as usize);
-    let (end_line, end_column) = f.line_col(l.span.end as usize);
+    json_at(map, l.span, &l.message)
+}
+
+fn json_at<'a>(map: &'a SourceMap, span: Span, message: &'a str) -> JsonLabel<'a> {
+    let f = map.get(span.file);
+    let (line, column) = f.line_col(span.start as usize);
+    let (end_line, end_column) = f.line_col(span.end as usize);
     JsonLabel {
         file: &f.name,
         line,
         column,
         end_line,
         end_column,
-        start: l.span.start,
-        end: l.span.end,
-        message: &l.message,
+        column_utf16: f.col_utf16(span.start as usize),
+        end_column_utf16: f.col_utf16(span.end as usize),
+        start: span.start,
+        end: span.end,
+        message,
     }
 }
 
 /// One JSON document with the first `limit` diagnostics: code, severity, message, file, 1-based
-/// line and column of start and end, byte range, labels (primary first) and help. The totals
-/// count them all; `not_shown` says how many were left out.
+/// line and column of start and end (columns in characters, i.e. Unicode scalar values, and
+/// again in UTF-16 code units as `column_utf16`/`end_column_utf16`), byte range, labels
+/// (primary first), help and suggestions (a span and its replacement). The totals count them
+/// all; `not_shown` says how many were left out.
 pub fn to_json(map: &SourceMap, diags: &Diagnostics, limit: usize) -> String {
     let diagnostics = diags
         .iter()
@@ -574,10 +640,20 @@ pub fn to_json(map: &SourceMap, diags: &Diagnostics, limit: usize) -> String {
                 column: p.column,
                 end_line: p.end_line,
                 end_column: p.end_column,
+                column_utf16: p.column_utf16,
+                end_column_utf16: p.end_column_utf16,
                 start: p.start,
                 end: p.end,
                 labels,
                 help: d.help.as_deref(),
+                suggestions: d
+                    .suggestion
+                    .iter()
+                    .map(|s| JsonSuggestion {
+                        at: json_at(map, s.span, ""),
+                        replacement: &s.replacement,
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -588,6 +664,74 @@ pub fn to_json(map: &SourceMap, diags: &Diagnostics, limit: usize) -> String {
         diagnostics,
     };
     serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// Longest name compared by [`closest`]: the distance costs the product of the two lengths, and
+/// nobody misspells a 65-character name into another.
+const MAX_SUGGEST_CHARS: usize = 64;
+
+/// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions, each edit
+/// costing 1) between `a` and `b`, compared without regard to ASCII case, or `None` once it
+/// exceeds `limit`.
+pub fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
+    if a.len().abs_diff(b.len()) > limit {
+        return None;
+    }
+    // Three rows: the one before last (for transpositions), the last and the current.
+    let mut prev2: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur: Vec<usize> = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(prev2[j - 2] + 1);
+            }
+            cur[j] = d;
+            row_min = row_min.min(d);
+        }
+        if row_min > limit {
+            return None;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    Some(prev[b.len()]).filter(|&d| d <= limit)
+}
+
+/// The candidate closest to `name` for a "did you mean", if one is close enough: at most half
+/// as many edits as `name` has characters (one for two or three), fewer than the candidate has
+/// characters, and only for names of two characters or more. Ties go to the first candidate
+/// given; a candidate equal to `name` is not suggested. Meant to run only when a name was not
+/// found: it costs the product of the lengths per candidate.
+pub fn closest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    let n = name.chars().count();
+    if n < 2 || n > MAX_SUGGEST_CHARS {
+        return None;
+    }
+    let limit = (n / 2).max(1);
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        if c == name || c.is_empty() || c.chars().count() > MAX_SUGGEST_CHARS {
+            continue;
+        }
+        let bound = match best {
+            Some((0, _)) => break,
+            Some((d, _)) => d - 1,
+            None => limit,
+        };
+        if let Some(d) = edit_distance(name, c, bound) {
+            if d < c.chars().count() && best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, c));
+            }
+        }
+    }
+    best.map(|(_, c)| c)
 }
 
 #[cfg(test)]
@@ -651,5 +795,59 @@ mod tests {
         assert_eq!(json["diagnostics"][0]["line"], 2);
         assert_eq!(json["diagnostics"][0]["column"], 6);
         assert_eq!(json["errors"], 1);
+    }
+
+    #[test]
+    fn closest_name_within_half_its_length() {
+        let settings = [
+            "pk",
+            "primary key",
+            "unique",
+            "not null",
+            "null",
+            "default",
+            "note",
+        ];
+        assert_eq!(closest("uniqe", settings), Some("unique"));
+        assert_eq!(closest("uinque", settings), Some("unique")); // a transposition is one edit
+        assert_eq!(closest("defualt", settings), Some("default"));
+        assert_eq!(
+            closest("author_id", ["id", "user_id", "name"]),
+            Some("user_id")
+        );
+        assert_eq!(closest("Users", ["posts", "users"]), Some("users"));
+        assert_eq!(closest("zzzzzz", settings), None);
+        assert_eq!(closest("x", ["y"]), None);
+        assert_eq!(closest("ab", ["b"]), None, "never the whole candidate");
+        assert_eq!(closest("", settings), None);
+        let long = "a".repeat(10_000);
+        assert_eq!(closest(&long, [long.as_str()]), None);
+        assert_eq!(edit_distance("kitten", "sitting", 5), Some(3));
+        assert_eq!(edit_distance("kitten", "sitting", 2), None);
+        assert_eq!(edit_distance("ca", "ac", 1), Some(1));
+    }
+
+    #[test]
+    fn json_columns_in_characters_and_utf16_units() {
+        let mut map = SourceMap::new();
+        // `é` is one character (two bytes), the emoji one character, four bytes, two UTF-16 units.
+        let text = "Note n { 'é 🚀' } x\n";
+        let id = map.add("u.dbml", text);
+        let at = text.find('x').unwrap();
+        let d = Diagnostic::error("E0301", "m", Span::new(id, at, at + 1))
+            .with_suggestion(Span::new(id, at, at + 1), "y");
+        let json: serde_json::Value =
+            serde_json::from_str(&to_json(&map, &Diagnostics::from_iter([d]), 10)).unwrap();
+        let d = &json["diagnostics"][0];
+        assert_eq!(d["start"], 21);
+        assert_eq!(d["column"], 18);
+        assert_eq!(d["end_column"], 19);
+        assert_eq!(d["column_utf16"], 19);
+        assert_eq!(d["end_column_utf16"], 20);
+        assert_eq!(d["labels"][0]["column_utf16"], 19);
+        assert_eq!(d["help"], "did you mean `y`?");
+        assert_eq!(d["suggestions"][0]["replacement"], "y");
+        assert_eq!(d["suggestions"][0]["column_utf16"], 19);
+        assert_eq!(d["suggestions"][0]["end"], 22);
     }
 }

@@ -52,6 +52,95 @@ impl Ctx<'_> {
     }
 }
 
+/// A name as DBML would write it: quoted unless it is a plain identifier.
+fn dbml_name(n: &str) -> String {
+    let plain = n
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && n.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if plain {
+        n.to_string()
+    } else {
+        format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// The names a table reference could have meant: in `schema`, or for an unqualified one the
+/// default schema's tables and every alias.
+fn table_names<'t>(tables: &'t [Table], schema: Option<&'t str>) -> Vec<&'t str> {
+    let want = schema.unwrap_or(DEFAULT_SCHEMA);
+    let mut v: Vec<&str> = tables
+        .iter()
+        .filter(|t| t.name.schema == want)
+        .map(|t| t.name.name.as_str())
+        .collect();
+    if schema.is_none() {
+        v.extend(tables.iter().filter_map(|t| t.alias.as_deref()));
+    }
+    v
+}
+
+/// "Table `x` does not exist", with the closest table name as a suggestion for `span`.
+fn unknown_table(tables: &[Table], end: &RawEnd, shown: &str) -> Diagnostic {
+    let span = end.table_span.unwrap_or(end.span);
+    Diagnostic::error(
+        codes::UNKNOWN_TABLE,
+        format!("table `{shown}` does not exist"),
+        span,
+    )
+    .suggest(span, &end.table, table_names(tables, end.schema.as_deref()))
+}
+
+/// "Enum `e` does not exist" or "has no value `v`" for `path` (`e.v` or `s.e.v`) written at
+/// `span`, with the closest enum or value as a suggestion; `None` when the path resolves.
+fn unknown_enum_member(enums: &[EnumType], path: &[String], span: Span) -> Option<Diagnostic> {
+    let (schema, ename, value) = match path {
+        [e, v] => (DEFAULT_SCHEMA, e.as_str(), v.as_str()),
+        [s, e, v] => (s.as_str(), e.as_str(), v.as_str()),
+        _ => return None,
+    };
+    let qn = QualifiedName::new(schema, ename);
+    let prefix = &path[..path.len() - 2];
+    let written = |e: &str, v: &str| {
+        let mut parts: Vec<String> = prefix.iter().map(|p| dbml_name(p)).collect();
+        parts.push(dbml_name(e));
+        parts.push(dbml_name(v));
+        parts.join(".")
+    };
+    match enums.iter().find(|e| e.name == qn) {
+        None => {
+            let d = Diagnostic::error(
+                codes::UNKNOWN_ENUM,
+                format!("enum `{qn}` does not exist"),
+                span,
+            );
+            let names = enums
+                .iter()
+                .filter(|e| e.name.schema == schema)
+                .map(|e| e.name.name.as_str());
+            Some(match crate::diag::closest(ename, names) {
+                Some(e) => d.with_suggestion(span, written(e, value)),
+                None => d,
+            })
+        }
+        Some(e) if !e.values.iter().any(|v| v.name == value) => {
+            let d = Diagnostic::error(
+                codes::UNKNOWN_ENUM,
+                format!("enum `{qn}` has no value `{value}`"),
+                span,
+            );
+            Some(
+                match crate::diag::closest(value, e.values.iter().map(|v| v.name.as_str())) {
+                    Some(v) => d.with_suggestion(span, written(ename, v)),
+                    None => d,
+                },
+            )
+        }
+        Some(_) => None,
+    }
+}
+
 pub fn check(lowered: Lowered, diags: &mut Diagnostics) -> Schema {
     let mut cx = Ctx { diags };
     let Lowered {
@@ -275,25 +364,14 @@ pub fn check(lowered: Lowered, diags: &mut Diagnostics) -> Schema {
     for t in &out_tables {
         for c in &t.columns {
             if let Some(DefaultValue::EnumMember { path }) = &c.default {
-                let (schema, ename, value) = match path.as_slice() {
-                    [e, v] => (DEFAULT_SCHEMA, e.as_str(), v.as_str()),
-                    [s, e, v] => (s.as_str(), e.as_str(), v.as_str()),
-                    _ => continue,
-                };
-                let span = c.origin.span().unwrap_or_default();
-                let qn = QualifiedName::new(schema, ename);
-                match out_enums.iter().find(|e| e.name == qn) {
-                    None => cx.err(
-                        codes::UNKNOWN_ENUM,
-                        format!("enum `{qn}` does not exist"),
-                        span,
-                    ),
-                    Some(e) if !e.values.iter().any(|v| v.name == value) => cx.err(
-                        codes::UNKNOWN_ENUM,
-                        format!("enum `{qn}` has no value `{value}`"),
-                        span,
-                    ),
-                    Some(_) => {}
+                // The default's value is what is wrong, not the column.
+                let span = c
+                    .default_origin
+                    .span()
+                    .or(c.origin.span())
+                    .unwrap_or_default();
+                if let Some(d) = unknown_enum_member(&out_enums, path, span) {
+                    cx.diags.push(d);
                 }
             }
         }
@@ -320,21 +398,25 @@ pub fn check(lowered: Lowered, diags: &mut Diagnostics) -> Schema {
                     Some(s) => format!("{s}.{}", end.table),
                     None => end.table.clone(),
                 };
-                cx.err(
-                    codes::UNKNOWN_TABLE,
-                    format!("table `{shown}` does not exist"),
-                    end.span,
-                );
+                cx.diags.push(unknown_table(&out_tables, end, &shown));
                 continue;
             };
             let t = &out_tables[ti];
             let mut ok = true;
-            for c in &end.columns {
+            for (i, c) in end.columns.iter().enumerate() {
                 if t.column(c).is_none() {
-                    cx.err(
-                        codes::UNKNOWN_COLUMN,
-                        format!("column `{c}` does not exist in table `{}`", t.name),
-                        end.span,
+                    let span = end.column_spans.get(i).copied().unwrap_or(end.span);
+                    cx.diags.push(
+                        Diagnostic::error(
+                            codes::UNKNOWN_COLUMN,
+                            format!("column `{c}` does not exist in table `{}`", t.name),
+                            span,
+                        )
+                        .suggest(
+                            span,
+                            c,
+                            t.columns.iter().map(|c| c.name.as_str()),
+                        ),
                     );
                     ok = false;
                 }
@@ -434,13 +516,10 @@ pub fn check(lowered: Lowered, diags: &mut Diagnostics) -> Schema {
                 table: t.clone(),
                 columns: Vec::new(),
                 span,
+                ..RawEnd::default()
             };
             let Some(ti) = find_table(&end) else {
-                cx.err(
-                    codes::UNKNOWN_TABLE,
-                    format!("table `{t}` does not exist"),
-                    span,
-                );
+                cx.diags.push(unknown_table(&out_tables, &end, &t));
                 continue;
             };
             if let Some(&prev) = grouped.get(&ti) {
@@ -473,13 +552,10 @@ pub fn check(lowered: Lowered, diags: &mut Diagnostics) -> Schema {
             table: rec.table.clone(),
             columns: Vec::new(),
             span: rec.span,
+            ..RawEnd::default()
         };
         let Some(ti) = find_table(&end) else {
-            cx.err(
-                codes::UNKNOWN_TABLE,
-                format!("table `{}` does not exist", rec.table),
-                rec.span,
-            );
+            cx.diags.push(unknown_table(&out_tables, &end, &rec.table));
             continue;
         };
         if let Some(&prev) = records_for.get(&ti) {
@@ -496,34 +572,25 @@ pub fn check(lowered: Lowered, diags: &mut Diagnostics) -> Schema {
         }
         for (c, cs) in &rec.columns {
             if out_tables[ti].column(c).is_none() {
-                cx.err(
-                    codes::UNKNOWN_COLUMN,
-                    format!("column `{c}` does not exist in table `{}`", rec.table),
-                    *cs,
+                cx.diags.push(
+                    Diagnostic::error(
+                        codes::UNKNOWN_COLUMN,
+                        format!("column `{c}` does not exist in table `{}`", rec.table),
+                        *cs,
+                    )
+                    .suggest(
+                        *cs,
+                        c,
+                        out_tables[ti].columns.iter().map(|c| c.name.as_str()),
+                    ),
                 );
             }
         }
         for row in &rec.rows {
             for (v, span) in row {
                 if let RecordValue::EnumMember(path) = v {
-                    let (schema, ename, value) = match path.as_slice() {
-                        [e, v] => (DEFAULT_SCHEMA, e.as_str(), v.as_str()),
-                        [s, e, v] => (s.as_str(), e.as_str(), v.as_str()),
-                        _ => continue,
-                    };
-                    let qn = QualifiedName::new(schema, ename);
-                    match out_enums.iter().find(|e| e.name == qn) {
-                        None => cx.err(
-                            codes::UNKNOWN_ENUM,
-                            format!("enum `{qn}` does not exist"),
-                            *span,
-                        ),
-                        Some(e) if !e.values.iter().any(|x| x.name == value) => cx.err(
-                            codes::UNKNOWN_ENUM,
-                            format!("enum `{qn}` has no value `{value}`"),
-                            *span,
-                        ),
-                        Some(_) => {}
+                    if let Some(d) = unknown_enum_member(&out_enums, path, *span) {
+                        cx.diags.push(d);
                     }
                 }
             }
@@ -540,12 +607,14 @@ pub fn check(lowered: Lowered, diags: &mut Diagnostics) -> Schema {
                         table: t.clone(),
                         columns: Vec::new(),
                         span: *span,
+                        ..RawEnd::default()
                     },
                     [s, t] => RawEnd {
                         schema: Some(s.clone()),
                         table: t.clone(),
                         columns: Vec::new(),
                         span: *span,
+                        ..RawEnd::default()
                     },
                     _ => {
                         cx.err(
@@ -617,11 +686,17 @@ fn check_index_columns(cx: &mut Ctx<'_>, t: &Table, what: &str) {
         for p in &i.parts {
             if let IndexPart::Column(c) = p {
                 if t.column(c).is_none() {
-                    cx.err(
+                    let mut d = Diagnostic::error(
                         codes::UNKNOWN_COLUMN,
                         format!("column `{c}` does not exist in {what} `{}`", t.name),
                         i.origin.span().unwrap_or_default(),
                     );
+                    if let Some(m) =
+                        crate::diag::closest(c, t.columns.iter().map(|c| c.name.as_str()))
+                    {
+                        d = d.with_help(format!("did you mean `{m}`?"));
+                    }
+                    cx.diags.push(d);
                 }
             }
         }

@@ -10,6 +10,20 @@ use crate::syntax::ast::{Attr, AttrName, AttrValue, Block, Expr, Line, Name};
 use crate::syntax::cook_string;
 use rustc_hash::FxHashMap as HashMap;
 
+/// The settings a column takes, for "did you mean".
+const COLUMN_SETTINGS: &[&str] = &[
+    "pk",
+    "primary key",
+    "not null",
+    "null",
+    "unique",
+    "increment",
+    "default",
+    "note",
+    "ref",
+    "check",
+];
+
 /// A table partial before injection.
 #[derive(Clone, Debug)]
 pub struct Partial {
@@ -42,12 +56,16 @@ pub struct LoweredTable {
 }
 
 /// A ref endpoint before resolution: a path of names and its columns.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RawEnd {
     pub schema: Option<String>,
     pub table: String,
     pub columns: Vec<String>,
     pub span: Span,
+    /// Where the table's name is written, when it is (else `span`).
+    pub table_span: Option<Span>,
+    /// Where each column is written, in the order of `columns` (empty when unknown).
+    pub column_spans: Vec<Span>,
 }
 
 #[derive(Clone, Debug)]
@@ -141,12 +159,14 @@ struct Header<'a> {
     simple: Option<(Span, &'a [Expr])>,
 }
 
-/// A settings list parsed into (lower-case name, name span, value, whole span).
+/// A settings list parsed into (lower-case name, whole span, value, value span, name span).
 struct Setting<'a> {
     name: String,
     span: Span,
     value: Option<&'a AttrValue>,
     value_span: Option<Span>,
+    /// The setting's name as written (`uniqe` in `uniqe: x`).
+    name_span: Span,
 }
 
 fn attr_value_span(v: &AttrValue) -> Span {
@@ -224,11 +244,30 @@ impl<'d> Lowerer<'d> {
         self.diags.push(Diagnostic::error(code, msg, span));
     }
 
+    /// "Unknown {what} setting", at the setting's name, with the closest of `known` as a
+    /// suggestion.
+    fn unknown_setting(&mut self, what: &str, s: &Setting<'_>, known: &[&str]) {
+        self.diags.push(
+            Diagnostic::error(
+                codes::UNKNOWN_SETTING,
+                format!("unknown {what} setting `{}`", s.name),
+                s.name_span,
+            )
+            .suggest(s.name_span, &s.name, known.iter().copied()),
+        );
+    }
+
     fn settings<'a>(&mut self, attrs: &'a [Attr]) -> Vec<Setting<'a>> {
         let mut out = Vec::with_capacity(attrs.len());
         for a in attrs {
-            let name = match &a.name {
-                AttrName::Words(w) => words(w),
+            let (name, name_span) = match &a.name {
+                AttrName::Words(w) => (
+                    words(w),
+                    match (w.first(), w.last()) {
+                        (Some(f), Some(l)) => f.span.to(l.span),
+                        _ => a.span,
+                    },
+                ),
                 AttrName::Other(e) => {
                     self.err(
                         codes::INVALID_SETTING_VALUE,
@@ -244,6 +283,7 @@ impl<'d> Lowerer<'d> {
             };
             out.push(Setting {
                 name,
+                name_span,
                 span: a.span,
                 value: a.value.as_ref(),
                 value_span: a.value.as_ref().map(attr_value_span),
@@ -480,11 +520,7 @@ impl<'d> Lowerer<'d> {
         if let Some(attrs) = h.settings {
             for s in self.distinct_settings(attrs) {
                 if s.name != "color" {
-                    self.err(
-                        codes::UNKNOWN_SETTING,
-                        format!("unknown note setting `{}`", s.name),
-                        s.span,
-                    );
+                    self.unknown_setting("note", &s, &["color"]);
                     continue;
                 }
                 let ok = match s.value {
@@ -647,11 +683,7 @@ impl<'d> Lowerer<'d> {
                             s.value_span.unwrap_or(s.span),
                         ),
                     },
-                    other => self.err(
-                        codes::UNKNOWN_SETTING,
-                        format!("unknown {what} setting `{other}`"),
-                        s.span,
-                    ),
+                    _ => self.unknown_setting(what, &s, &["headercolor", "note"]),
                 }
             }
         }
@@ -796,10 +828,12 @@ impl<'d> Lowerer<'d> {
             return None;
         };
         let mut ty = self.type_ref(ty_expr)?;
+        let mut type_span = ty_expr.span();
         // `int (10)`: the reference reads a spaced tuple right after the type as its arguments.
         let mut it = it.peekable();
         if let Some(Expr::Tuple(args, span)) = it.peek() {
             if ty.args.is_empty() && ty.array_dims == 0 {
+                type_span = type_span.to(*span);
                 for a in args {
                     match expr_text(a) {
                         Some(t) => ty.args.push(t),
@@ -822,6 +856,8 @@ impl<'d> Lowerer<'d> {
             increment: false,
             default: None,
             default_origin: Origin::default(),
+            type_origin: Origin(Some(type_span)),
+            increment_origin: Origin::default(),
             checks: Vec::new(),
             note: None,
             origin: Origin(Some(name.span)),
@@ -839,7 +875,10 @@ impl<'d> Lowerer<'d> {
             match lc(&n.text).as_str() {
                 "pk" => col.primary_key = true,
                 "unique" => col.unique = true,
-                "increment" => col.increment = true,
+                "increment" => {
+                    col.increment = true;
+                    col.increment_origin = Origin(Some(n.span));
+                }
                 "null" => col.nullable = Some(true),
                 _ => self.err(
                     codes::INVALID_COLUMN,
@@ -949,12 +988,8 @@ impl<'d> Lowerer<'d> {
                 "note" => "note",
                 "ref" => "ref",
                 "check" => "check",
-                other => {
-                    self.err(
-                        codes::UNKNOWN_SETTING,
-                        format!("unknown column setting `{other}`"),
-                        s.span,
-                    );
+                _ => {
+                    self.unknown_setting("column", &s, COLUMN_SETTINGS);
                     continue;
                 }
             };
@@ -1000,7 +1035,10 @@ impl<'d> Lowerer<'d> {
                 "pk" => col.primary_key = true,
                 "null" => col.nullable = Some(s.name == "null"),
                 "unique" => col.unique = true,
-                "increment" => col.increment = true,
+                "increment" => {
+                    col.increment = true;
+                    col.increment_origin = Origin(Some(s.span));
+                }
                 "note" => match string_value(s.value) {
                     Some(n) => col.note = Some(n),
                     None => self.err(
@@ -1054,6 +1092,7 @@ impl<'d> Lowerer<'d> {
                         table: table.name.clone(),
                         columns: vec![col.name.clone()],
                         span: col.origin.span().unwrap_or(line_span),
+                        ..RawEnd::default()
                     };
                     self.out.refs.push(RawRef {
                         name: None,
@@ -1131,13 +1170,19 @@ impl<'d> Lowerer<'d> {
                 table: table.to_string(),
                 columns: vec![n.text.clone()],
                 span,
+                table_span: None,
+                column_spans: vec![n.span],
             });
         }
         let Expr::Member(lhs, last, _) = e else {
             return bad(self);
         };
+        let mut column_spans = Vec::new();
         let columns: Vec<String> = match last.as_ref() {
-            Expr::Name(n) => vec![n.text.clone()],
+            Expr::Name(n) => {
+                column_spans.push(n.span);
+                vec![n.text.clone()]
+            }
             Expr::Tuple(items, tspan) => {
                 if !composite_ok {
                     self.err(
@@ -1150,7 +1195,10 @@ impl<'d> Lowerer<'d> {
                 let mut cols = Vec::new();
                 for i in items {
                     match i.as_name() {
-                        Some(n) => cols.push(n.text.clone()),
+                        Some(n) => {
+                            cols.push(n.text.clone());
+                            column_spans.push(n.span);
+                        }
                         None => return bad(self),
                     }
                 }
@@ -1167,12 +1215,16 @@ impl<'d> Lowerer<'d> {
                 table: t.text.clone(),
                 columns,
                 span,
+                table_span: Some(t.span),
+                column_spans,
             }),
             Some([s, t]) => Some(RawEnd {
                 schema: Some(s.text.clone()),
                 table: t.text.clone(),
                 columns,
                 span,
+                table_span: Some(s.span.to(t.span)),
+                column_spans,
             }),
             _ => bad(self),
         }
@@ -1333,11 +1385,9 @@ impl<'d> Lowerer<'d> {
                         }
                         rf.inactive = true;
                     }
-                    other => self.err(
-                        codes::UNKNOWN_SETTING,
-                        format!("unknown ref setting `{other}`"),
-                        s.span,
-                    ),
+                    _ => {
+                        self.unknown_setting("ref", &s, &["delete", "update", "color", "inactive"])
+                    }
                 }
             }
         }
@@ -1503,10 +1553,10 @@ impl<'d> Lowerer<'d> {
                             format!("`{}` takes no value", s.name),
                             vspan,
                         ),
-                        other => self.err(
-                            codes::UNKNOWN_SETTING,
-                            format!("unknown index setting `{other}`"),
-                            s.span,
+                        _ => self.unknown_setting(
+                            "index",
+                            &s,
+                            &["pk", "primary key", "unique", "name", "note", "type"],
                         ),
                     }
                 }
@@ -1561,11 +1611,7 @@ impl<'d> Lowerer<'d> {
                                 s.value_span.unwrap_or(s.span),
                             ),
                         },
-                        other => self.err(
-                            codes::UNKNOWN_SETTING,
-                            format!("unknown check setting `{other}`"),
-                            s.span,
-                        ),
+                        _ => self.unknown_setting("check", &s, &["name"]),
                     }
                 }
             }
@@ -1634,11 +1680,7 @@ impl<'d> Lowerer<'d> {
                                 s.value_span.unwrap_or(s.span),
                             ),
                         },
-                        other => self.err(
-                            codes::UNKNOWN_SETTING,
-                            format!("unknown enum value setting `{other}`"),
-                            s.span,
-                        ),
+                        _ => self.unknown_setting("enum value", &s, &["note"]),
                     }
                 }
             }
@@ -1693,11 +1735,7 @@ impl<'d> Lowerer<'d> {
                         }
                     }
                     "note" => g.note = string_value(s.value),
-                    other => self.err(
-                        codes::UNKNOWN_SETTING,
-                        format!("unknown table group setting `{other}`"),
-                        s.span,
-                    ),
+                    _ => self.unknown_setting("table group", &s, &["color", "note"]),
                 }
             }
         }

@@ -149,6 +149,12 @@ pub struct Column {
     pub default: Option<DefaultValue>,
     /// Where the default's value is written (the backtick text for an expression).
     pub default_origin: Origin,
+    /// Where the type is written (`int(11)`, `varchar[]`), for diagnostics about the type.
+    #[serde(skip)]
+    pub type_origin: Origin,
+    /// Where the `increment` setting is written, if it is.
+    #[serde(skip)]
+    pub increment_origin: Origin,
     pub checks: Vec<Check>,
     pub note: Option<String>,
     pub origin: Origin,

@@ -183,6 +183,8 @@ pub fn check(schema: &Schema, diags: &mut crate::diag::Diagnostics) {
         }
         for c in &t.columns {
             let cspan = span_of(c.origin);
+            // Each warning underlines what is wrong: the type, the `increment`, the default.
+            let tyspan = c.type_origin.span().unwrap_or(cspan);
             long_name(diags, "column", &c.name, cspan);
             let resolved = resolve_type(&index, &t.name, &c.ty);
             match &resolved {
@@ -190,14 +192,24 @@ pub fn check(schema: &Schema, diags: &mut crate::diag::Diagnostics) {
                     let mut d = Diagnostic::warning(
                         codes::PG_UNKNOWN_TYPE,
                         format!("PostgreSQL has no type `{}`", c.ty),
-                        cspan,
+                        tyspan,
                     )
                     .with_label(format!("column `{}` has an unknown type", c.name));
                     d = match suggestion(&c.ty.name) {
                         Some(s) => d.with_help(format!("the PostgreSQL type is `{s}`")),
-                        None => {
-                            d.with_help("declare an `Enum` of that name, or use a PostgreSQL type")
-                        }
+                        None => match c.ty.schema.is_none().then(|| {
+                            crate::diag::closest(
+                                &c.ty.name,
+                                schema.enums.iter().map(|e| e.name.name.as_str()),
+                            )
+                        }) {
+                            Some(Some(e)) => d.with_help(format!(
+                                "did you mean enum `{e}`? Otherwise declare an `Enum` of that name, or use a PostgreSQL type"
+                            )),
+                            _ => d.with_help(
+                                "declare an `Enum` of that name, or use a PostgreSQL type",
+                            ),
+                        },
                     };
                     diags.push(d);
                 }
@@ -205,7 +217,7 @@ pub fn check(schema: &Schema, diags: &mut crate::diag::Diagnostics) {
                     Diagnostic::warning(
                         codes::PG_BAD_MODIFIER,
                         format!("type `{}` is invalid in PostgreSQL: {message}", c.ty),
-                        cspan,
+                        tyspan,
                     )
                     .with_label(format!("column `{}`", c.name)),
                 ),
@@ -217,25 +229,30 @@ pub fn check(schema: &Schema, diags: &mut crate::diag::Diagnostics) {
                                 "`increment` needs an integer column, but `{}` is `{}`",
                                 c.name, b.ty
                             ),
-                            cspan,
+                            c.increment_origin.span().unwrap_or(cspan),
                         )
+                        .with_secondary(tyspan, "not an integer type")
                         .with_help("use `int`, `bigint` or `smallint`, or drop `increment`"),
                     ),
-                Resolved::Enum(_) if c.increment => diags.push(Diagnostic::warning(
-                    codes::PG_INCREMENT_TYPE,
-                    format!(
-                        "`increment` needs an integer column, but `{}` is an enum",
-                        c.name
-                    ),
-                    cspan,
-                )),
+                Resolved::Enum(_) if c.increment => diags.push(
+                    Diagnostic::warning(
+                        codes::PG_INCREMENT_TYPE,
+                        format!(
+                            "`increment` needs an integer column, but `{}` is an enum",
+                            c.name
+                        ),
+                        c.increment_origin.span().unwrap_or(cspan),
+                    )
+                    .with_secondary(tyspan, "an enum"),
+                ),
                 _ => {}
             }
             if let Some(d) = &c.default {
+                let dspan = c.default_origin.span().unwrap_or(cspan);
                 if c.ty.array_dims > 0 {
-                    check_array_default(diags, &c.name, cspan, d, &resolved);
+                    check_array_default(diags, &c.name, dspan, d, &resolved);
                 } else {
-                    check_default(diags, &c.name, cspan, d, &resolved);
+                    check_default(diags, &c.name, dspan, d, &resolved);
                 }
             }
         }
