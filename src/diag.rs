@@ -711,7 +711,7 @@ pub fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
 /// found: it costs the product of the lengths per candidate.
 pub fn closest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
     let n = name.chars().count();
-    if n < 2 || n > MAX_SUGGEST_CHARS {
+    if !(2..=MAX_SUGGEST_CHARS).contains(&n) {
         return None;
     }
     let limit = (n / 2).max(1);

@@ -7,6 +7,8 @@
 //! (the environment rules) build on them. Only `cli` does terminal I/O, reads
 //! environment variables or exits; see ARCHITECTURE.md for the map and its invariants.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+#[macro_use]
+pub mod out;
 pub mod backup;
 pub mod catalog;
 pub mod cli;

@@ -162,7 +162,7 @@ pub struct UpdateArgs {
 }
 
 fn fail_backup(e: &BackupError) -> i32 {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     if matches!(e, BackupError::Usage(_)) {
         EXIT_USAGE
     } else {
@@ -193,7 +193,7 @@ fn progress_line(label: &'static str) -> impl FnMut(u64) {
     move |bytes| {
         if on && last.elapsed() >= every {
             last = Instant::now();
-            eprint!("\r{label} {}   ", human_size(bytes as i64));
+            errout!("\r{label} {}   ", human_size(bytes as i64));
         }
     }
 }
@@ -203,9 +203,9 @@ fn progress_line(label: &'static str) -> impl FnMut(u64) {
 /// the same terminal so that the rest of the line follows it.
 fn clear_progress(keep: &str) {
     if std::io::stderr().is_terminal() {
-        eprint!("\r{}\r", " ".repeat(60));
+        errout!("\r{}\r", " ".repeat(60));
         if !keep.is_empty() && std::io::stdout().is_terminal() {
-            eprint!("{keep}");
+            errout!("{keep}");
         }
     }
 }
@@ -343,7 +343,7 @@ fn make(
 fn create(config: &Config, args: &CreateArgs) -> i32 {
     let human = args.format == Format::Human;
     if human {
-        println!("Creating backup...");
+        outln!("Creating backup...");
     }
     let mut session = match mcli::open(config) {
         Ok(s) => s,
@@ -355,10 +355,10 @@ fn create(config: &Config, args: &CreateArgs) -> i32 {
         Err(e) => return fail_backup(&e),
     };
     if human {
-        println!("Backup created: {}", shown(config, &path));
-        println!("Size: {}", human_size(meta.size as i64));
+        outln!("Backup created: {}", shown(config, &path));
+        outln!("Size: {}", human_size(meta.size as i64));
         if meta.partial {
-            println!(
+            outln!(
                 "Partial: {} (never restored without naming the file)",
                 scope(&meta.options)
             );
@@ -366,7 +366,7 @@ fn create(config: &Config, args: &CreateArgs) -> i32 {
     } else {
         let mut doc = serde_json::to_value(&meta).unwrap_or_default();
         doc["path"] = serde_json::Value::String(shown(config, &path));
-        println!("{doc:#}");
+        outln!("{doc:#}");
     }
     if args.output.is_none() {
         prune(config, human);
@@ -399,7 +399,7 @@ fn prune(config: &Config, human: bool) {
         }
     }
     if removed > 0 && human {
-        println!("Removed {removed} backup(s) older than {days} days (BACKUP_RETENTION_DAYS).");
+        outln!("Removed {removed} backup(s) older than {days} days (BACKUP_RETENTION_DAYS).");
     }
 }
 
@@ -455,12 +455,12 @@ fn list(config: &Config, format: Format) -> i32 {
                 })
             })
             .collect();
-        println!("{:#}", serde_json::Value::Array(doc));
+        outln!("{:#}", serde_json::Value::Array(doc));
         return EXIT_OK;
     }
-    println!("{}", heading("Backups"));
+    outln!("{}", heading("Backups"));
     if all.is_empty() {
-        println!(
+        outln!(
             "No backups yet in {}/. Make one with `nself db backup`.",
             backup::FOLDER
         );
@@ -479,12 +479,17 @@ fn list(config: &Config, format: Format) -> i32 {
         .max()
         .unwrap_or(0)
         .max(8);
-    println!(
+    outln!(
         "{:width$}  {:>10}  {:19}  {:env_width$}  {:db_width$}  {:11}  MIGRATION",
-        "NAME", "SIZE", "CREATED", "ENVIRONMENT", "DATABASE", "KIND"
+        "NAME",
+        "SIZE",
+        "CREATED",
+        "ENVIRONMENT",
+        "DATABASE",
+        "KIND"
     );
     for b in all.iter().rev() {
-        println!(
+        outln!(
             "{:width$}  {:>10}  {:19}  {:env_width$}  {:db_width$}  {:11}  {}",
             b.name,
             human_size(b.size as i64),
@@ -498,7 +503,7 @@ fn list(config: &Config, format: Format) -> i32 {
     let env = config.environment.to_string();
     let db = target_database(config);
     if !all.iter().any(|b| b.is_complete_of(&env, &db)) {
-        println!(
+        outln!(
             "None of these is a complete backup of database {db} in {env}: `nself db restore` \
              without a file restores none of them."
         );
@@ -571,10 +576,10 @@ fn status(config: &Config, format: Format) -> i32 {
             "total_size": total,
             "error": problem,
         });
-        println!("{doc:#}");
+        outln!("{doc:#}");
     } else {
-        println!("{}", heading("Backup Configuration"));
-        println!(
+        outln!("{}", heading("Backup Configuration"));
+        outln!(
             "Enabled: {}",
             if enabled {
                 "yes"
@@ -582,21 +587,21 @@ fn status(config: &Config, format: Format) -> i32 {
                 "no (BACKUP_ENABLED)"
             }
         );
-        println!("Schedule: {schedule_text}");
-        println!(
+        outln!("Schedule: {schedule_text}");
+        outln!(
             "Retention: {}",
             retention
                 .map(|r| format!("{r} days"))
                 .unwrap_or_else(|| "keep all".into())
         );
-        println!("Compression: {}", if compression { "gzip" } else { "none" });
-        println!("Storage: {storage}");
-        println!(
+        outln!("Compression: {}", if compression { "gzip" } else { "none" });
+        outln!("Storage: {storage}");
+        outln!(
             "Last Backup: {}",
             last.map(|b| b.created_at.clone())
                 .unwrap_or_else(|| "-".into())
         );
-        println!(
+        outln!(
             "Next Backup: {}",
             if enabled {
                 show(next_due)
@@ -604,12 +609,12 @@ fn status(config: &Config, format: Format) -> i32 {
                 "- (not enabled)".into()
             }
         );
-        println!("Backups Count: {}", all.len());
-        println!("Total Size: {}", human_size(total as i64));
+        outln!("Backups Count: {}", all.len());
+        outln!("Total Size: {}", human_size(total as i64));
         if enabled {
             if let (Some(due), Some(b)) = (last_due, last) {
                 if b.created_unix < due {
-                    println!(
+                    outln!(
                         "warning: the run due at {} has no backup; nself does not run in the \
                          background: call `nself db backup` from cron or a CI schedule",
                         show(Some(due))
@@ -620,7 +625,7 @@ fn status(config: &Config, format: Format) -> i32 {
     }
     match problem {
         Some(p) => {
-            eprintln!("error: {p}");
+            errln!("error: {p}");
             EXIT_FAILURE
         }
         None => EXIT_OK,
@@ -732,36 +737,36 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
         )
     };
     if args.dry_run {
-        println!("{}", heading("Restore (dry run: nothing is changed)"));
-        println!("Backup: {from}");
-        println!("Into:   {into}");
+        outln!("{}", heading("Restore (dry run: nothing is changed)"));
+        outln!("Backup: {from}");
+        outln!("Into:   {into}");
         if let Some(n) = &foreign {
-            println!("{n}");
+            outln!("{n}");
         }
         if args.clean {
-            println!(
+            outln!(
                 "--clean drops {} object(s) in schema(s) {} first, in the same transaction:",
                 objects.len(),
                 schemas.join(", ")
             );
             for o in &objects {
-                println!("  DROP {o}");
+                outln!("  DROP {o}");
             }
         } else if refused {
-            println!("Would be refused: {}", not_empty());
+            outln!("Would be refused: {}", not_empty());
         } else if creates {
-            println!("The database is empty: the backup's objects are created.");
+            outln!("The database is empty: the backup's objects are created.");
         } else {
-            println!("A data-only backup: its rows go into the existing tables.");
+            outln!("A data-only backup: its rows go into the existing tables.");
         }
         return Ok(());
     }
     if refused {
-        eprintln!("error: {}", not_empty());
+        errln!("error: {}", not_empty());
         return Err(Failure::Code(EXIT_FAILURE));
     }
     if let Some(n) = &foreign {
-        eprintln!("{n}");
+        errln!("{n}");
     }
     let guard = consent(args.confirm.yes, &args.confirm.confirm);
     mcli::confirm(
@@ -780,7 +785,7 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
     };
     let params = session.params.clone();
     drop(session);
-    println!("Restoring {}...", shown(config, &path));
+    outln!("Restoring {}...", shown(config, &path));
     let result = restore::run(
         &psql,
         &params,
@@ -790,13 +795,13 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
     );
     clear_progress("");
     if let Err(e) = result {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         if !args.clean {
-            eprintln!("hint: to replace what the database holds, add --clean (drops the managed schemas' objects first, in the same transaction)");
+            errln!("hint: to replace what the database holds, add --clean (drops the managed schemas' objects first, in the same transaction)");
         }
         return Err(Failure::Code(EXIT_FAILURE));
     }
-    println!("Restore complete: {} into {into}.", shown(config, &path));
+    outln!("Restore complete: {} into {into}.", shown(config, &path));
     Ok(())
 }
 
@@ -808,7 +813,7 @@ fn default_backup(config: &Config, env: &str, db: &str) -> Result<PathBuf, Failu
         return Ok(b.path.clone());
     }
     if all.is_empty() {
-        eprintln!(
+        errln!(
             "error: no backups in {}/; make one with `nself db backup` or name a file",
             backup::FOLDER
         );
@@ -830,7 +835,7 @@ fn default_backup(config: &Config, env: &str, db: &str) -> Result<PathBuf, Failu
             *others.entry(what).or_default() += 1;
         }
         let others: Vec<String> = others.iter().map(|(w, n)| format!("{n} {w}")).collect();
-        eprintln!(
+        errln!(
             "error: no complete backup of database {db} in {env} in {}/ ({}). Without a file, \
              `nself db restore` restores only a complete backup of the same environment and \
              database; to restore one of these, name its file (`nself db backup list`)",
@@ -851,7 +856,7 @@ pub fn update_command(global: &Global, args: UpdateArgs) -> i32 {
 
 fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
     if args.no_backup && config.environment != Environment::Local {
-        eprintln!(
+        errln!(
             "error: --no-backup is for the local environment only; `nself db update` in {} always \
              makes a backup first",
             config.environment
@@ -878,16 +883,16 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
         )?;
     }
     let mut out = std::io::stdout();
-    println!("{}", heading("Database Update"));
+    outln!("{}", heading("Database Update"));
     let mut made: Option<String> = None;
     if pending == 0 {
         // Nothing will change, so there is nothing to go back to.
-        println!("Creating backup... Skipped (nothing pending)");
+        outln!("Creating backup... Skipped (nothing pending)");
     } else if args.no_backup {
-        println!("Creating backup... Skipped (--no-backup)");
+        outln!("Creating backup... Skipped (--no-backup)");
     } else {
         const LABEL: &str = "Creating backup... ";
-        print!("{LABEL}");
+        out!("{LABEL}");
         let _ = out.flush();
         match make(
             config,
@@ -897,18 +902,18 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
             LABEL,
         ) {
             Ok((path, meta)) => {
-                println!("Done ({})", human_size(meta.size as i64));
+                outln!("Done ({})", human_size(meta.size as i64));
                 made = Some(shown(config, &path));
             }
             Err(e) => {
-                println!("Failed");
-                eprintln!("error: {e}");
-                eprintln!("Nothing was changed: the update stops when it cannot make its backup.");
+                outln!("Failed");
+                errln!("error: {e}");
+                errln!("Nothing was changed: the update stops when it cannot make its backup.");
                 return Err(Failure::Code(EXIT_FAILURE));
             }
         }
     }
-    print!("Checking migrations... ");
+    out!("Checking migrations... ");
     let _ = out.flush();
     let schemas = mcli::managed_schemas(config, &args.schemas);
     let schema_file = config.schema_file();
@@ -918,17 +923,17 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
         let applied = runner.up_atomic(
             &files,
             &mut |list| {
-                println!("{} pending", list.len());
+                outln!("{} pending", list.len());
                 line_open.set(false);
             },
             &mut |p| match p {
                 Progress::Applying(m) => {
-                    print!("Applying {}... ", m.id());
+                    out!("Applying {}... ", m.id());
                     let _ = std::io::stdout().flush();
                     line_open.set(true);
                 }
                 Progress::Applied(..) => {
-                    println!("Done");
+                    outln!("Done");
                     line_open.set(false);
                 }
                 _ => {}
@@ -942,7 +947,7 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
                 })
             },
             &mut |tx| {
-                print!("Verifying integrity... ");
+                out!("Verifying integrity... ");
                 let _ = std::io::stdout().flush();
                 line_open.set(true);
                 let problems = integrity::check(tx, &schemas)
@@ -953,7 +958,7 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
                         next: "The integrity check failed, so the update was not committed.".into(),
                     });
                 }
-                println!("Passed");
+                outln!("Passed");
                 line_open.set(false);
                 drift_step(
                     tx,
@@ -971,17 +976,17 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
     })();
     match result {
         Ok(applied) => {
-            println!();
+            outln!();
             if applied.is_empty() {
-                println!("Update complete! The database was already up to date.");
+                outln!("Update complete! The database was already up to date.");
             } else {
-                println!(
+                outln!(
                     "Update complete! {} migration{} applied.",
                     applied.len(),
                     if applied.len() == 1 { "" } else { "s" }
                 );
                 if let Some(p) = &made {
-                    println!(
+                    outln!(
                         "The backup made before the update is {p}; to go back to it: nself db restore --clean {p}"
                     );
                 }
@@ -990,18 +995,18 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
         }
         Err(e) => {
             if line_open.get() {
-                println!("Failed");
+                outln!("Failed");
             }
-            eprintln!("error: {e}");
-            eprintln!(
+            errln!("error: {e}");
+            errln!(
                 "The database is unchanged: every migration of this update ran in one transaction, which was rolled back."
             );
             match &made {
-                Some(p) => eprintln!(
+                Some(p) => errln!(
                     "The backup made before the update is {p}; to go back to it anyway: nself db restore --clean {p}"
                 ),
                 None if args.no_backup && pending > 0 => {
-                    eprintln!("No backup was made (--no-backup).")
+                    errln!("No backup was made (--no-backup).")
                 }
                 None => {}
             }
@@ -1027,23 +1032,23 @@ fn drift_step(
         return Ok(());
     }
     let shown_file = shown(config, schema_file);
-    print!("Comparing with {shown_file}... ");
+    out!("Comparing with {shown_file}... ");
     let _ = std::io::stdout().flush();
     line_open.set(true);
     let Some(drift) = integrity::schema_drift(tx, schema_file, schemas, tracking_table) else {
-        println!("Skipped (no such file)");
+        outln!("Skipped (no such file)");
         line_open.set(false);
         return Ok(());
     };
     let env = config.environment.to_string();
     let problem = match drift {
         integrity::Drift::Compared { changes, .. } if changes.is_empty() => {
-            println!("Matches");
+            outln!("Matches");
             line_open.set(false);
             return Ok(());
         }
         integrity::Drift::Compared { changes, hints } => {
-            println!("{}", report::count(&changes));
+            outln!("{}", report::count(&changes));
             line_open.set(false);
             let sides = report::Sides {
                 desired: &shown_file,
@@ -1054,7 +1059,7 @@ fn drift_step(
                 ..report::Style::default()
             };
             for l in report::lines(&changes, &hints, &sides, &style) {
-                println!("{l}");
+                outln!("{l}");
             }
             format!(
                 "the {env} database differs from {shown_file} ({}, listed above): {}",
@@ -1063,7 +1068,7 @@ fn drift_step(
             )
         }
         integrity::Drift::NotCompared(why) => {
-            println!("Not compared");
+            outln!("Not compared");
             line_open.set(false);
             format!("the {env} database was not compared with {shown_file}: {why}")
         }
@@ -1074,6 +1079,6 @@ fn drift_step(
             next: "--strict: the update was not committed.".into(),
         });
     }
-    eprintln!("warning: {problem}; `nself db update --strict` fails on this");
+    errln!("warning: {problem}; `nself db update --strict` fails on this");
     Ok(())
 }

@@ -51,7 +51,7 @@ pub fn request(global: &Global) -> Request {
     if found_above {
         static SAID: std::sync::Once = std::sync::Once::new();
         SAID.call_once(|| {
-            eprintln!("Using the project folder {}", project_dir.display());
+            errln!("Using the project folder {}", project_dir.display());
         });
     }
     Request {
@@ -77,7 +77,7 @@ pub fn note_ignored(config: &Config) {
     }
     static SAID: std::sync::Once = std::sync::Once::new();
     SAID.call_once(|| {
-        eprintln!(
+        errln!(
             "note: {} in the process environment belongs to {} (the environment the process \
              environment selects), so {} does not use it",
             config.ignored.join(", "),
@@ -117,7 +117,7 @@ pub fn target_line(config: &Config) -> String {
 
 /// Prints a configuration error; a bad `--env`/`--database-url` value is bad usage (2).
 pub fn fail_config(e: &ConfigError) -> i32 {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     match e {
         ConfigError::UnknownEnvironment {
             origin: Origin::Flag,
@@ -133,7 +133,7 @@ pub fn fail_config(e: &ConfigError) -> i32 {
 
 /// Prints any error as one line and returns the failure exit code.
 pub fn fail(e: &dyn std::fmt::Display) -> i32 {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     EXIT_FAILURE
 }
 

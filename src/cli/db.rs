@@ -173,18 +173,18 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
                 .and_then(|d| d.as_ref().ok().map(|c| crate::diff::summaries(&c.0))),
             "schema_error": drift.as_ref().and_then(|d| d.as_ref().err()),
         });
-        println!("{doc:#}");
+        outln!("{doc:#}");
         return if error.is_some() {
             EXIT_FAILURE
         } else {
             EXIT_OK
         };
     }
-    println!("{}", context::heading("Database Status"));
-    println!("Environment:  {}", config.environment);
-    println!("Project:      {}", config.project_dir.display());
-    println!("Target:       {}", target.redacted());
-    println!("Source:       {}", target.source());
+    outln!("{}", context::heading("Database Status"));
+    outln!("Environment:  {}", config.environment);
+    outln!("Project:      {}", config.project_dir.display());
+    outln!("Target:       {}", target.redacted());
+    outln!("Source:       {}", target.source());
     if let Some(r) = local {
         let how = if r.initialized_now {
             "created and started now"
@@ -193,29 +193,30 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         } else {
             "running"
         };
-        println!("Local server: {how} (pid {})", r.pid);
+        outln!("Local server: {how} (pid {})", r.pid);
     }
     match (&facts, &error) {
         (Some(f), _) => {
-            println!(
+            outln!(
                 "Connection:   ok (database {:?} as {:?})",
-                f.database, f.user
+                f.database,
+                f.user
             );
-            println!("Server:       PostgreSQL {}", f.version);
-            println!("Size:         {}", context::human_size(f.size));
-            println!(
+            outln!("Server:       PostgreSQL {}", f.version);
+            outln!("Size:         {}", context::human_size(f.size));
+            outln!(
                 "Tables:       {} (schemas: {})",
                 f.tables,
                 schemas.join(", ")
             );
         }
-        (None, Some(_)) => println!("Connection:   failed (reason below)"),
+        (None, Some(_)) => outln!("Connection:   failed (reason below)"),
         (None, None) => {}
     }
     if let Some((line, _)) = &migrations {
-        println!("Migrations:   {line}");
+        outln!("Migrations:   {line}");
     }
-    println!(
+    outln!(
         "Last backup:  {}",
         last_backup
             .clone()
@@ -227,15 +228,15 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
         .display()
         .to_string();
     match &drift {
-        None if error.is_none() => println!("Schema file:  none ({shown} does not exist)"),
+        None if error.is_none() => outln!("Schema file:  none ({shown} does not exist)"),
         None => {}
         Some(Ok((changes, _))) if changes.is_empty() => {
-            println!("Schema file:  matches the live schema ({shown})")
+            outln!("Schema file:  matches the live schema ({shown})")
         }
         Some(Ok((changes, hints))) => {
             use crate::diff::report;
             let env = config.environment.to_string();
-            println!(
+            outln!(
                 "Schema file:  {shown} and the live schema differ ({}):",
                 report::count(changes)
             );
@@ -249,20 +250,20 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
             };
             let all = report::lines(changes, hints, &sides, &style);
             for l in all.iter().take(STATUS_LINES) {
-                println!("{l}");
+                outln!("{l}");
             }
             if all.len() > STATUS_LINES {
-                println!(
+                outln!(
                     "  … {} more (`{}` lists them all)",
                     all.len() - STATUS_LINES,
                     context::command(config, "db schema diff")
                 );
             }
         }
-        Some(Err(e)) => println!("Schema file:  not compared: {e}"),
+        Some(Err(e)) => outln!("Schema file:  not compared: {e}"),
     }
     if let Some(e) = error {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         return EXIT_FAILURE;
     }
     EXIT_OK

@@ -78,7 +78,7 @@ pub struct DiffArgs {
 struct Exit(i32);
 
 fn fail(message: impl std::fmt::Display) -> Exit {
-    eprintln!("error: {message}");
+    errln!("error: {message}");
     Exit(EXIT_FAILURE)
 }
 
@@ -92,10 +92,10 @@ fn resolve_renames(
 ) -> Result<Vec<rename::Rename>, Exit> {
     let (todo, done) = rename::split_done(specs, current);
     for spec in &done {
-        eprintln!("note: --rename {spec} is already done in the current schema; ignored");
+        errln!("note: --rename {spec} is already done in the current schema; ignored");
     }
     rename::resolve(&todo, current, desired).map_err(|e| {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         Exit(EXIT_USAGE)
     })
 }
@@ -136,7 +136,7 @@ fn accept_dbml(path: &Path, loaded: Read) -> Result<Database, Exit> {
     let (project, db) = match loaded {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", path.display());
+            errln!("error: cannot read {}: {e}", path.display());
             return Err(Exit(EXIT_USAGE));
         }
     };
@@ -161,7 +161,7 @@ fn accept_dbml(path: &Path, loaded: Read) -> Result<Database, Exit> {
     }
     let warnings = project.diagnostics.total();
     if warnings > 0 {
-        eprintln!(
+        errln!(
             "note: {} has {warnings} warning(s) that do not stop the import; `nself db schema check {}` shows them",
             path.display(),
             path.display()
@@ -301,16 +301,17 @@ fn print_hazards(planned: &[Planned]) {
         .flat_map(|c| c.hazards.iter().map(ToString::to_string))
         .collect();
     if !hazards.is_empty() {
-        println!("Hazards:");
+        outln!("Hazards:");
         for h in hazards {
-            println!("  {h}");
+            outln!("  {h}");
         }
     }
     for p in planned {
         for h in &p.hints {
-            println!(
+            outln!(
                 "Looks like a rename: {} (import again with {} to rename instead of drop and add)",
-                h.what, h.flag
+                h.what,
+                h.flag
             );
         }
     }
@@ -390,11 +391,11 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
     let renames = resolve_renames(&args.rename, &current, &desired)?;
     let planned = migration::build(&desired, &current, &renames);
     if planned.is_empty() {
-        println!("No changes: {shown_file} matches {against}.");
+        outln!("No changes: {shown_file} matches {against}.");
         return Ok(EXIT_OK);
     }
     if args.check {
-        println!("{shown_file} and {against} differ:");
+        outln!("{shown_file} and {against} differ:");
         let (changes, hints) = migration::changes(&desired, &current, &renames);
         let sides = report::Sides {
             desired: &shown_file,
@@ -406,9 +407,9 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
             color: use_color(std::io::stdout().is_terminal()),
         };
         for l in report::lines(&changes, &hints, &sides, &style) {
-            println!("{l}");
+            outln!("{l}");
         }
-        println!(
+        outln!(
             "Run `{}` to write the migration.",
             context::command(&config, &format!("db schema import {shown_file}"))
         );
@@ -417,7 +418,7 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
 
     let name = match &args.name {
         Some(raw) => snake_case(raw).ok_or_else(|| {
-            eprintln!(
+            errln!(
                 "error: {raw:?} cannot be a migration name: use letters, digits, spaces, `-` or `_`"
             );
             Exit(EXIT_USAGE)
@@ -431,15 +432,15 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
     if args.dry_run {
         for (i, (_, _, text)) in files.iter().enumerate() {
             if i > 0 {
-                println!();
+                outln!();
             }
-            print!("{text}");
+            out!("{text}");
         }
         return Ok(EXIT_OK);
     }
     write_files(&dir, &files).map_err(fail)?;
     for (path, _, _) in &files {
-        println!("Created {}", shown(&config, path));
+        outln!("Created {}", shown(&config, path));
     }
     print_hazards(&planned);
     if args.apply {
@@ -456,7 +457,7 @@ fn run_import(global: &Global, args: ImportArgs) -> Result<i32, Exit> {
         );
         return Ok(code);
     }
-    println!(
+    outln!(
         "Review it, then apply it with `{}`.",
         context::command(&config, "db migrate up")
     );
@@ -505,7 +506,7 @@ fn side(global: &Global, spec: Option<&str>, default_dbml: bool) -> Result<Side,
         Some(s) => {
             let path = PathBuf::from(s);
             if !path.is_file() {
-                eprintln!(
+                errln!(
                     "error: {s} is neither an environment (local, staging, production), a \
                      postgres:// URL nor a DBML file"
                 );
@@ -554,7 +555,7 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
             }
             Side::Dbml(_) => format!("nself db schema import {to_label}"),
         };
-        eprintln!(
+        errln!(
             "error: --generate-migration writes the migration that brings TARGET to the source; \
              here TARGET is the DBML file {to_label} and the source the database.\n\
              To write the migration that brings the database to {to_label}: {import}"
@@ -631,7 +632,7 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
         }
         drop(tx); // rolled back: the pending migrations were only tried
         if !ran.is_empty() {
-            eprintln!(
+            errln!(
                 "note: {label} has {} pending migration{} ({}); it is compared as it will be \
                  after them (they were run provisionally and rolled back)",
                 ran.len(),
@@ -718,7 +719,7 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
     if args.generate_migration && differ {
         let name = match &args.name {
             Some(raw) => snake_case(raw).ok_or_else(|| {
-                eprintln!("error: {raw:?} cannot be a migration name");
+                errln!("error: {raw:?} cannot be a migration name");
                 Exit(EXIT_USAGE)
             })?,
             None => default_name(&planned),
@@ -728,7 +729,7 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
         let files = files_for(&dir, &planned, &name, &description).map_err(fail)?;
         write_files(&dir, &files).map_err(fail)?;
         for (path, _, _) in &files {
-            eprintln!("Created {}", shown(&base, path));
+            errln!("Created {}", shown(&base, path));
         }
         advise_generated(&target, &from, &clients, &files);
     }
@@ -791,7 +792,7 @@ fn advise_generated(
         .collect();
     if let Side::Database { label, .. } = target {
         if let Some((_, _, config, _)) = find(false) {
-            eprintln!(
+            errln!(
                 "Apply it to {label} with its pending migrations: {}",
                 context::command(config, "db migrate up")
             );
@@ -805,12 +806,12 @@ fn advise_generated(
                 .collect();
             let repair = context::command(config, &format!("db migrate repair {}", mark.join(" ")));
             if ran.is_empty() {
-                eprintln!(
+                errln!(
                     "{label} has these changes already: record the migration there without \
                      running it: {repair}"
                 );
             } else {
-                eprintln!(
+                errln!(
                     "{label} will have these changes after its pending migrations: apply those \
                      with {}, then record the new one without running it: {repair}",
                     context::command(config, &format!("db migrate up {}", ran.len()))

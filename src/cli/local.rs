@@ -82,12 +82,12 @@ pub fn run(global: &Global, cmd: LocalCommand) -> i32 {
             lines,
         } => match cluster.log_tail(lines) {
             Ok(tail) if tail.is_empty() => {
-                eprintln!("no log yet at {}", cluster.log_file().display());
+                errln!("no log yet at {}", cluster.log_file().display());
                 EXIT_OK
             }
             Ok(tail) => {
                 for line in tail {
-                    println!("{line}");
+                    outln!("{line}");
                 }
                 EXIT_OK
             }
@@ -98,7 +98,7 @@ pub fn run(global: &Global, cmd: LocalCommand) -> i32 {
 
 fn note_other_target(config: &Config) {
     if !matches!(config.target, Target::Local(_)) {
-        eprintln!(
+        errln!(
             "note: the {} environment connects to {} ({}), not to this local database",
             config.environment,
             config.target.redacted(),
@@ -115,21 +115,22 @@ fn start(config: &Config, cluster: &Cluster) -> i32 {
     };
     if let Some(running) = &session.local {
         if running.initialized_now {
-            println!(
+            outln!(
                 "Created the local database in {}",
                 cluster.data_dir().display()
             );
         }
         if let (true, Some(bins)) = (running.started_now, &running.bins) {
-            println!(
+            outln!(
                 "Local database started: PostgreSQL {} (pid {})",
-                bins.version, running.pid
+                bins.version,
+                running.pid
             );
         } else {
-            println!("Local database already running (pid {})", running.pid);
+            outln!("Local database already running (pid {})", running.pid);
         }
     }
-    println!(
+    outln!(
         "Connect with: nself db shell   (socket folder {})",
         cluster.socket_dir().display()
     );
@@ -140,11 +141,11 @@ fn start(config: &Config, cluster: &Cluster) -> i32 {
 fn stop(cluster: &Cluster) -> i32 {
     match cluster.stop() {
         Ok(true) => {
-            println!("Local database stopped");
+            outln!("Local database stopped");
             EXIT_OK
         }
         Ok(false) => {
-            println!("Local database is not running");
+            outln!("Local database is not running");
             EXIT_OK
         }
         Err(e) => context::fail(&e),
@@ -179,37 +180,37 @@ fn status(config: &Config, cluster: &Cluster, format: Format) -> i32 {
             "target": config.target.redacted(),
             "target_source": config.target.source(),
         });
-        println!("{doc:#}");
+        outln!("{doc:#}");
         return if error.is_some() {
             EXIT_FAILURE
         } else {
             EXIT_OK
         };
     }
-    println!("{}", context::heading("Local database"));
+    outln!("{}", context::heading("Local database"));
     match pid {
-        Some(pid) => println!("State:        running (pid {pid})"),
-        None => println!("State:        {state_name}"),
+        Some(pid) => outln!("State:        running (pid {pid})"),
+        None => outln!("State:        {state_name}"),
     }
     match &bins {
-        Ok(b) => println!(
+        Ok(b) => outln!(
             "Server:       PostgreSQL {} ({})",
             b.version,
             b.dir.display()
         ),
-        Err(e) => println!("Server:       {e}"),
+        Err(e) => outln!("Server:       {e}"),
     }
-    println!("Data:         {}", cluster.data_dir().display());
-    println!("Socket:       {}", cluster.socket_dir().display());
-    println!("Log:          {}", cluster.log_file().display());
-    println!("Environment:  {}", config.environment);
-    println!(
+    outln!("Data:         {}", cluster.data_dir().display());
+    outln!("Socket:       {}", cluster.socket_dir().display());
+    outln!("Log:          {}", cluster.log_file().display());
+    outln!("Environment:  {}", config.environment);
+    outln!(
         "Target:       {} ({})",
         config.target.redacted(),
         config.target.source()
     );
     if let Some(e) = error {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         return EXIT_FAILURE;
     }
     EXIT_OK

@@ -236,7 +236,7 @@ pub fn finish(result: Result<(), Failure>) -> i32 {
         Ok(()) => EXIT_OK,
         Err(Failure::Code(c)) => c,
         Err(Failure::Error(e)) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             if matches!(e, MigrateError::Usage(_)) {
                 EXIT_USAGE
             } else {
@@ -295,7 +295,7 @@ pub fn confirm(
     what: &str,
 ) -> Result<(), Failure> {
     // Every command that changes a database passes here first: say which one and why.
-    eprintln!("{}", context::target_line(config));
+    errln!("{}", context::target_line(config));
     let consent = Consent {
         yes: args.yes,
         confirm: args.confirm.clone(),
@@ -304,11 +304,11 @@ pub fn confirm(
     match policy::decide(cmd, config.environment, &consent, terminal, what) {
         Decision::Go => Ok(()),
         Decision::Refuse(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             Err(Failure::Code(EXIT_FAILURE))
         }
         Decision::Ask { prompt, expect } => {
-            eprint!("{prompt}");
+            errout!("{prompt}");
             let _ = std::io::stderr().flush();
             let mut answer = String::new();
             let read = std::io::stdin().lock().read_line(&mut answer);
@@ -316,10 +316,10 @@ pub fn confirm(
                 Ok(())
             } else {
                 match (&expect, answer.trim()) {
-                    (policy::Answer::Phrase(p), typed) if !typed.is_empty() => eprintln!(
+                    (policy::Answer::Phrase(p), typed) if !typed.is_empty() => errln!(
                         "{typed:?} did not match {p:?} (type it exactly). Cancelled: nothing was changed."
                     ),
-                    _ => eprintln!("Cancelled: nothing was changed."),
+                    _ => errln!("Cancelled: nothing was changed."),
                 }
                 Err(Failure::Code(EXIT_FAILURE))
             }
@@ -329,7 +329,7 @@ pub fn confirm(
 
 pub fn open(config: &Config) -> Result<Session, Failure> {
     connect::open(&config.target).map_err(|e| {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         Failure::Code(EXIT_FAILURE)
     })
 }
@@ -399,7 +399,7 @@ pub fn printer(human: bool) -> impl FnMut(Progress) {
         let mut out = std::io::stdout();
         match p {
             Progress::Waiting => {
-                eprintln!("Waiting for another nself migration runner to finish…")
+                errln!("Waiting for another nself migration runner to finish…")
             }
             Progress::Applying(m) if human => {
                 let _ = write!(out, "Applying {}... ", m.id());
@@ -469,11 +469,11 @@ fn status(config: &Config, format: Format) -> Result<(), Failure> {
             "missing": count(migrate::Status::Missing),
             "failed": count(migrate::Status::Failed),
         });
-        println!("{doc:#}");
+        outln!("{doc:#}");
         return Ok(());
     }
-    println!("Migration Status");
-    println!("{}", "─".repeat(44));
+    outln!("Migration Status");
+    outln!("{}", "─".repeat(44));
     let vw = entries
         .iter()
         .map(|e| e.version_text.len())
@@ -487,9 +487,11 @@ fn status(config: &Config, format: Format) -> Result<(), Failure> {
         .max()
         .unwrap_or(20);
     let sw = 14;
-    println!(
+    outln!(
         "{:vw$}  {:nw$}  {:sw$}  APPLIED",
-        "VERSION", "NAME", "STATUS"
+        "VERSION",
+        "NAME",
+        "STATUS"
     );
     for e in &entries {
         let applied = e
@@ -501,20 +503,22 @@ fn status(config: &Config, format: Format) -> Result<(), Failure> {
         if e.out_of_order {
             label.push_str(" (out of order)");
         }
-        println!(
+        outln!(
             "{:vw$}  {:nw$}  {:sw$}  {applied}",
-            e.version_text, e.name, label
+            e.version_text,
+            e.name,
+            label
         );
     }
     if entries.is_empty() {
-        println!(
+        outln!(
             "(no migrations in {}; `{}` writes one)",
             config.migrations_dir().display(),
             context::command(config, "db migrate create NAME")
         );
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{} applied, {} pending{}{}{}",
         count(migrate::Status::Applied),
         count(migrate::Status::Pending),
@@ -618,16 +622,16 @@ fn up_dry_run(
             "target": config.target.redacted(),
             "would_apply": list,
         });
-        println!("{doc:#}");
+        outln!("{doc:#}");
         return Ok(());
     }
     if pending.is_empty() {
-        println!("-- Dry run: nothing to apply, the database is up to date.");
+        outln!("-- Dry run: nothing to apply, the database is up to date.");
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
     let io = |e: std::io::Error| {
-        eprintln!("error: writing to standard output: {e}");
+        errln!("error: writing to standard output: {e}");
         Failure::Code(EXIT_FAILURE)
     };
     writeln!(
@@ -683,7 +687,7 @@ fn settle(
             | MigrateError::Db { .. })
     );
     if format == Format::Human && interrupted {
-        println!("Failed");
+        outln!("Failed");
     }
     let done = result?;
     runner.finish()?;
@@ -696,11 +700,11 @@ fn report_applied(list: &[&Migration], format: Format, verb: &str) {
         let doc = serde_json::json!({
             verb.replace(' ', "_"): list.iter().map(|m| migration_json(m)).collect::<Vec<_>>(),
         });
-        println!("{doc:#}");
+        outln!("{doc:#}");
     } else if list.is_empty() {
-        println!("Nothing to do: the database is up to date.");
+        outln!("Nothing to do: the database is up to date.");
     } else {
-        println!(
+        outln!(
             "\nMigrations complete! {} migration{} {verb}.",
             list.len(),
             plural(list.len())
@@ -735,9 +739,9 @@ fn down(
         .collect();
     if names.is_empty() {
         if format == Format::Json {
-            println!("{:#}", serde_json::json!({ "rolled_back": [] }));
+            outln!("{:#}", serde_json::json!({ "rolled_back": [] }));
         } else {
-            println!("Nothing to roll back: no migration is applied.");
+            outln!("Nothing to roll back: no migration is applied.");
         }
         return Ok(());
     }
@@ -794,7 +798,7 @@ fn fresh(
     let mut runner = Runner::start(&mut session.client, &settings, &mut printer(human))?;
     let dropped = runner.drop_all(&schemas)?;
     if human {
-        println!(
+        outln!(
             "Dropped {dropped} object{} in {}.",
             plural(dropped),
             schemas.join(", ")
@@ -831,9 +835,9 @@ fn repair(
     if plan.is_empty() {
         runner.finish()?;
         if human {
-            println!("Nothing to repair: the tracking table matches the files.");
+            outln!("Nothing to repair: the tracking table matches the files.");
         } else {
-            println!(
+            outln!(
                 "{:#}",
                 serde_json::json!({ "changes": [], "applied": false })
             );
@@ -841,10 +845,10 @@ fn repair(
         return Ok(());
     }
     if human {
-        println!("Repair plan ({})", settings.table.sql());
-        println!("{}", "─".repeat(44));
+        outln!("Repair plan ({})", settings.table.sql());
+        outln!("{}", "─".repeat(44));
         for r in &plan {
-            println!("  {r}");
+            outln!("  {r}");
         }
     }
     let what = format!(
@@ -859,14 +863,14 @@ fn repair(
     runner.repair(&files, &plan)?;
     runner.finish()?;
     if human {
-        println!(
+        outln!(
             "Repaired: {} change{} made.",
             plan.len(),
             plural(plan.len())
         );
     } else {
         let changes: Vec<&Repair> = plan.iter().collect();
-        println!(
+        outln!(
             "{:#}",
             serde_json::json!({ "changes": changes, "applied": true })
         );
@@ -957,11 +961,11 @@ fn create(config: &Config, raw: &str) -> Result<(), Failure> {
         .unwrap_or(&path)
         .display()
         .to_string();
-    println!("Created {shown}");
+    outln!("Created {shown}");
     if name != raw {
-        println!("(named {name:?} from {raw:?})");
+        outln!("(named {name:?} from {raw:?})");
     }
-    println!(
+    outln!(
         "Write the change after `-- UP` and how to undo it after `-- DOWN`, then run `{}`.",
         context::command(config, "db migrate up")
     );

@@ -155,7 +155,7 @@ pub fn main() -> i32 {
             }
             match clap_mangen::generate_to(Cli::command(), &dir) {
                 Ok(()) => {
-                    println!("Wrote the manual pages into {}", dir.display());
+                    outln!("Wrote the manual pages into {}", dir.display());
                     EXIT_OK
                 }
                 Err(e) => context::fail(&format!("writing into {}: {e}", dir.display())),
@@ -174,7 +174,7 @@ fn write_stdout(bytes: &[u8]) -> i32 {
 
 /// Says so on stderr before the local database is created (initdb takes seconds).
 fn announce_local_init(state_dir: &std::path::Path) {
-    eprintln!(
+    errln!(
         "Creating the local database in {} (first use; this takes a few seconds)…",
         state_dir.display()
     );

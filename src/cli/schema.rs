@@ -243,10 +243,12 @@ fn self_contained(
         schemas.dedup();
         for e in crate::catalog::enums(client, &schemas)? {
             if let Some(column) = wanted.get(&e.name) {
-                eprintln!(
+                errln!(
                     "note: enum {} is included because {column} uses it, although schema {} is \
                      not exported; a `schema import` of this file manages schema {} too",
-                    e.name, e.name.schema, e.name.schema
+                    e.name,
+                    e.name.schema,
+                    e.name.schema
                 );
                 db.enums.push(e);
             }
@@ -257,7 +259,7 @@ fn self_contained(
     for t in &db.tables {
         for fk in &t.foreign_keys {
             if db.table(&fk.references).is_none() {
-                eprintln!(
+                errln!(
                     "warning: foreign key {} of {} references {}, outside the exported schemas; \
                      it is left out{}",
                     fk.name,
@@ -281,7 +283,7 @@ fn self_contained(
             .chain(missing.iter())
             .map(String::as_str)
             .collect();
-        eprintln!(
+        errln!(
             "warning: export with --schemas {} (or without --schemas) to keep them",
             all.join(",")
         );
@@ -351,9 +353,9 @@ fn check(file: &Path, stdin_filename: Option<&Path>, format: CheckFormat, limit:
                     message,
                     crate::diag::Span::new(id, 0, 0),
                 ));
-                println!("{}", crate::diag::to_json(&map, &diags, limit));
+                outln!("{}", crate::diag::to_json(&map, &diags, limit));
             } else {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
             }
             return EXIT_USAGE;
         }

@@ -50,15 +50,15 @@ pub fn run(global: &Global, args: SeedArgs) -> i32 {
                 .iter()
                 .map(|s| serde_json::json!({"file": s.label(), "path": s.path, "statements": s.steps.len()}))
                 .collect();
-            println!(
+            outln!(
                 "{:#}",
                 serde_json::json!({ "environment": env, "seeds": list, "dry_run": true })
             );
         } else {
-            println!("Seeds for {env} (dry run: nothing is run)");
-            println!("{}", "─".repeat(40));
+            outln!("Seeds for {env} (dry run: nothing is run)");
+            outln!("{}", "─".repeat(40));
             for s in &seeds {
-                println!(
+                outln!(
                     "  {}  ({} statement{})",
                     s.label(),
                     s.steps.len(),
@@ -66,7 +66,7 @@ pub fn run(global: &Global, args: SeedArgs) -> i32 {
                 );
             }
             if seeds.is_empty() {
-                println!(
+                outln!(
                     "  (none in {} or {})",
                     dir.join("common").display(),
                     dir.join(env.as_str()).display()
@@ -76,7 +76,7 @@ pub fn run(global: &Global, args: SeedArgs) -> i32 {
         return 0;
     }
     if seeds.is_empty() {
-        println!(
+        outln!(
             "No seed files for {env} in {} or {}.",
             dir.join("common").display(),
             dir.join(env.as_str()).display()
@@ -99,7 +99,7 @@ pub fn run(global: &Global, args: SeedArgs) -> i32 {
                 let ms = seed::run(&mut session.client, s)?;
                 done.push(serde_json::json!({"file": s.label(), "ms": ms}));
             }
-            println!(
+            outln!(
                 "{:#}",
                 serde_json::json!({ "environment": env, "seeds": done })
             );
@@ -118,19 +118,19 @@ pub fn run_seeds(
     env: Environment,
 ) -> Result<(), Failure> {
     let mut out = std::io::stdout();
-    println!("Seeding {env}");
+    outln!("Seeding {env}");
     for s in seeds {
         let _ = write!(out, "Running {}... ", s.label());
         let _ = out.flush();
         match seed::run(client, s) {
-            Ok(ms) => println!("Done ({ms} ms)"),
+            Ok(ms) => outln!("Done ({ms} ms)"),
             Err(e) => {
-                println!("Failed");
+                outln!("Failed");
                 return Err(e.into());
             }
         }
     }
-    println!(
+    outln!(
         "\nSeeding complete! {} file{} run.",
         seeds.len(),
         if seeds.len() == 1 { "" } else { "s" }

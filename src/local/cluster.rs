@@ -640,7 +640,7 @@ mod tests {
                     "the same state folder always maps to one socket folder"
                 );
             }
-            _ => eprintln!("no postgres account on this machine; skipped"),
+            _ => errln!("no postgres account on this machine; skipped"),
         }
     }
 }

@@ -7,6 +7,7 @@ mod catalog;
 mod check_cli;
 mod check_corpus;
 mod cli_conventions;
+mod closed_pipe;
 mod config_cli;
 mod conformance;
 mod connect_errors;

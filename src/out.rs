@@ -1,0 +1,92 @@
+//! Writing to standard output and standard error without panicking. `std`'s `println!` panics
+//! when the stream is closed (`nself db migrate up | head -1`: the reader exits, the next write
+//! fails with EPIPE, since Rust ignores SIGPIPE). Every line nself prints goes through
+//! [`outln!`]/[`out!`]/[`errln!`]/[`errout!`] instead: the first failed write marks the stream
+//! closed, and later writes to it are dropped, so the command finishes what it was doing (a
+//! migration run is never cut between two statements by a closed pipe) and exits with its own
+//! code, quietly, as other command-line tools do.
+
+use std::fmt;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Which stream a write goes to.
+#[derive(Clone, Copy, Debug)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    fn closed_flag(self) -> &'static AtomicBool {
+        match self {
+            Stream::Stdout => &STDOUT_CLOSED,
+            Stream::Stderr => &STDERR_CLOSED,
+        }
+    }
+
+    /// Whether a write to this stream has failed (the reader went away). Loops that only exist
+    /// to print (following a log) stop when this turns true.
+    pub fn is_closed(self) -> bool {
+        self.closed_flag().load(Ordering::Relaxed)
+    }
+}
+
+/// Writes formatted text to `stream`; a failure marks the stream closed and is not reported.
+pub fn write(stream: Stream, args: fmt::Arguments<'_>) {
+    let flag = stream.closed_flag();
+    if flag.load(Ordering::Relaxed) {
+        return;
+    }
+    let result = match stream {
+        Stream::Stdout => std::io::stdout().lock().write_fmt(args),
+        Stream::Stderr => std::io::stderr().lock().write_fmt(args),
+    };
+    if result.is_err() {
+        flag.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Flushes `stream` (after a `out!` without a newline), with the same closed-pipe rule.
+pub fn flush(stream: Stream) {
+    let flag = stream.closed_flag();
+    if flag.load(Ordering::Relaxed) {
+        return;
+    }
+    let result = match stream {
+        Stream::Stdout => std::io::stdout().lock().flush(),
+        Stream::Stderr => std::io::stderr().lock().flush(),
+    };
+    if result.is_err() {
+        flag.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `println!` that never panics: see the module documentation.
+macro_rules! outln {
+    () => { $crate::out::write($crate::out::Stream::Stdout, format_args!("\n")) };
+    ($($arg:tt)*) => {
+        $crate::out::write($crate::out::Stream::Stdout, format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` that never panics.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::out::write($crate::out::Stream::Stdout, format_args!($($arg)*)) };
+}
+
+/// `eprintln!` that never panics.
+macro_rules! errln {
+    () => { $crate::out::write($crate::out::Stream::Stderr, format_args!("\n")) };
+    ($($arg:tt)*) => {
+        $crate::out::write($crate::out::Stream::Stderr, format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprint!` that never panics.
+macro_rules! errout {
+    ($($arg:tt)*) => { $crate::out::write($crate::out::Stream::Stderr, format_args!($($arg)*)) };
+}
