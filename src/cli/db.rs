@@ -258,6 +258,11 @@ fn status(config: &Config, format: Format, schemas: &[String]) -> i32 {
                     all.len() - STATUS_LINES,
                     context::command(config, "db schema diff")
                 );
+            } else {
+                outln!(
+                    "  (`{}` shows them with their hazards)",
+                    context::command(config, "db schema diff")
+                );
             }
         }
         Some(Err(e)) => outln!("Schema file:  not compared: {e}"),

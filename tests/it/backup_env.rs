@@ -561,7 +561,7 @@ fn a_wrong_phrase_on_the_terminal_says_it_did_not_match() {
     let run = on_terminal(
         &p,
         &format!("--env production db restore --clean {file}"),
-        &[("DATABASE_URL", &u)],
+        &[("DATABASE_URL", &u), ("NSELF_ENV", "production")],
         "yes-restore-prod\n",
     );
     assert_eq!(run.code, 1, "{}", run.all());

@@ -231,7 +231,7 @@ fn hints_name_the_environment_the_command_ran_in() {
     // Selected by the process environment, the plain command works as printed.
     let r = p.run(&["db", "status"], &[("NSELF_ENV", "staging")]);
     r.ok();
-    says(&r, "(`nself db schema diff` lists them)");
+    says(&r, "(`nself db schema diff` shows them with their hazards)");
 }
 
 /// Bullet 4: from a subfolder, the project folder is found upward (never `nself/` itself, even

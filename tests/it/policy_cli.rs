@@ -127,7 +127,7 @@ fn every_cell_of_the_environment_table_without_a_terminal() {
                 let mut args = vec!["--env", env, "db"];
                 args.extend(cmd.split(' '));
                 args.extend_from_slice(consent);
-                let r: Run = p.run(&args, &[("DATABASE_URL", &url)]);
+                let r: Run = p.run(&args, &[("DATABASE_URL", &url), ("NSELF_ENV", env)]);
                 let given = consent.get(1).copied();
                 let yes = consent.first() == Some(&"--yes");
                 let go = match rule {
@@ -173,6 +173,15 @@ fn on_terminal(p: &Project, url: &str, args: &str, input: &str) -> Run {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", url)
+        // An exported DATABASE_URL belongs to the environment the process environment selects
+        // (issue 11): select the one the command names, so the URL is that environment's.
+        .env(
+            "NSELF_ENV",
+            args.split_whitespace()
+                .skip_while(|w| *w != "--env")
+                .nth(1)
+                .unwrap_or("local"),
+        )
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
