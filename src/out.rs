@@ -65,6 +65,61 @@ pub fn flush(stream: Stream) {
     }
 }
 
+/// A locked standard stream for code that writes with `io::Write` (a whole export, a JSON
+/// document, a rendered report): a closed pipe (EPIPE) marks the stream closed and the write
+/// counts as done, so the caller finishes quietly as with [`outln!`]; any other error is
+/// returned.
+pub struct Quiet<W> {
+    inner: W,
+    stream: Stream,
+}
+
+/// Standard output for `io::Write` users, with the closed-pipe rule of [`Quiet`].
+pub fn stdout() -> Quiet<std::io::StdoutLock<'static>> {
+    Quiet {
+        inner: std::io::stdout().lock(),
+        stream: Stream::Stdout,
+    }
+}
+
+/// Standard error for `io::Write` users, with the closed-pipe rule of [`Quiet`].
+pub fn stderr() -> Quiet<std::io::StderrLock<'static>> {
+    Quiet {
+        inner: std::io::stderr().lock(),
+        stream: Stream::Stderr,
+    }
+}
+
+impl<W: Write> Quiet<W> {
+    fn settle<T>(&self, result: std::io::Result<T>, done: T) -> std::io::Result<T> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.stream.closed_flag().store(true, Ordering::Relaxed);
+                Ok(done)
+            }
+            other => other,
+        }
+    }
+}
+
+impl<W: Write> Write for Quiet<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.stream.is_closed() {
+            return Ok(buf.len());
+        }
+        let result = self.inner.write(buf);
+        self.settle(result, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.stream.is_closed() {
+            return Ok(());
+        }
+        let result = self.inner.flush();
+        self.settle(result, ())
+    }
+}
+
 /// `println!` that never panics: see the module documentation.
 macro_rules! outln {
     () => { $crate::out::write($crate::out::Stream::Stdout, format_args!("\n")) };

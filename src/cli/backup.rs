@@ -461,8 +461,9 @@ fn list(config: &Config, format: Format) -> i32 {
     outln!("{}", heading("Backups"));
     if all.is_empty() {
         outln!(
-            "No backups yet in {}/. Make one with `nself db backup`.",
-            backup::FOLDER
+            "No backups yet in {}/. Make one with `{}`.",
+            backup::FOLDER,
+            context::command(config, "db backup")
         );
         return EXIT_OK;
     }
@@ -504,8 +505,9 @@ fn list(config: &Config, format: Format) -> i32 {
     let db = target_database(config);
     if !all.iter().any(|b| b.is_complete_of(&env, &db)) {
         outln!(
-            "None of these is a complete backup of database {db} in {env}: `nself db restore` \
-             without a file restores none of them."
+            "None of these is a complete backup of database {db} in {env}: `{}` \
+             without a file restores none of them.",
+            context::command(config, "db restore")
         );
     }
     EXIT_OK
@@ -616,8 +618,9 @@ fn status(config: &Config, format: Format) -> i32 {
                 if b.created_unix < due {
                     outln!(
                         "warning: the run due at {} has no backup; nself does not run in the \
-                         background: call `nself db backup` from cron or a CI schedule",
-                        show(Some(due))
+                         background: call `{}` from cron or a CI schedule",
+                        show(Some(due)),
+                        context::command(config, "db backup")
                     );
                 }
             }
@@ -727,13 +730,16 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
         format!(
             "{into} is not empty ({} object(s) in schema(s) {}, e.g. {}), and {} creates its \
              objects, which would fail on the ones that exist. Nothing was changed. To replace \
-             what the database holds with the backup, add --clean: `nself db restore --clean {}` \
+             what the database holds with the backup, add --clean: `{}` \
              (it drops those objects first, in the same transaction; --dry-run lists them)",
             objects.len(),
             schemas.join(", "),
             objects[0],
             shown(config, &path),
-            shown(config, &path),
+            context::command(
+                config,
+                &format!("db restore --clean {}", shown(config, &path))
+            ),
         )
     };
     if args.dry_run {
@@ -814,8 +820,9 @@ fn default_backup(config: &Config, env: &str, db: &str) -> Result<PathBuf, Failu
     }
     if all.is_empty() {
         errln!(
-            "error: no backups in {}/; make one with `nself db backup` or name a file",
-            backup::FOLDER
+            "error: no backups in {}/; make one with `{}` or name a file",
+            backup::FOLDER,
+            context::command(config, "db backup")
         );
     } else {
         let mut others = std::collections::BTreeMap::<String, usize>::new();
@@ -837,10 +844,12 @@ fn default_backup(config: &Config, env: &str, db: &str) -> Result<PathBuf, Failu
         let others: Vec<String> = others.iter().map(|(w, n)| format!("{n} {w}")).collect();
         errln!(
             "error: no complete backup of database {db} in {env} in {}/ ({}). Without a file, \
-             `nself db restore` restores only a complete backup of the same environment and \
-             database; to restore one of these, name its file (`nself db backup list`)",
+             `{}` restores only a complete backup of the same environment and \
+             database; to restore one of these, name its file (`{}`)",
             backup::FOLDER,
-            others.join("; ")
+            others.join("; "),
+            context::command(config, "db restore"),
+            context::command(config, "db backup list")
         );
     }
     Err(Failure::Code(EXIT_FAILURE))
@@ -987,7 +996,8 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
                 );
                 if let Some(p) = &made {
                     outln!(
-                        "The backup made before the update is {p}; to go back to it: nself db restore --clean {p}"
+                        "The backup made before the update is {p}; to go back to it: {}",
+                        context::command(config, &format!("db restore --clean {p}"))
                     );
                 }
             }
@@ -1003,7 +1013,8 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
             );
             match &made {
                 Some(p) => errln!(
-                    "The backup made before the update is {p}; to go back to it anyway: nself db restore --clean {p}"
+                    "The backup made before the update is {p}; to go back to it anyway: {}",
+                    context::command(config, &format!("db restore --clean {p}"))
                 ),
                 None if args.no_backup && pending > 0 => {
                     errln!("No backup was made (--no-backup).")
@@ -1064,7 +1075,7 @@ fn drift_step(
             format!(
                 "the {env} database differs from {shown_file} ({}, listed above): {}",
                 report::count(&changes),
-                report::drift_advice(&shown_file)
+                report::drift_advice(&shown_file, &|rest| context::command(config, rest))
             )
         }
         integrity::Drift::NotCompared(why) => {
@@ -1079,6 +1090,9 @@ fn drift_step(
             next: "--strict: the update was not committed.".into(),
         });
     }
-    errln!("warning: {problem}; `nself db update --strict` fails on this");
+    errln!(
+        "warning: {problem}; `{}` fails on this",
+        context::command(config, "db update --strict")
+    );
     Ok(())
 }

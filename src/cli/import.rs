@@ -147,7 +147,7 @@ fn accept_dbml(path: &Path, loaded: Read) -> Result<Database, Exit> {
         .cloned()
         .collect();
     if !blocking.is_empty() || db.is_none() {
-        let mut err = std::io::stderr().lock();
+        let mut err = crate::out::stderr();
         let shown = &blocking[..blocking.len().min(50)];
         let _ = crate::diag::render_human(&project.sources, shown, stderr_color(), &mut err);
         let _ = writeln!(
@@ -673,7 +673,7 @@ fn run_diff(global: &Global, args: DiffArgs) -> Result<i32, Exit> {
     };
     let differ = !changes.is_empty();
 
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::out::stdout();
     let io = |e: std::io::Error| fail(format!("writing to standard output: {e}"));
     match args.format {
         DiffFormat::Text => {

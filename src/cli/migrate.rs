@@ -629,7 +629,7 @@ fn up_dry_run(
         outln!("-- Dry run: nothing to apply, the database is up to date.");
         return Ok(());
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::out::stdout();
     let io = |e: std::io::Error| {
         errln!("error: writing to standard output: {e}");
         Failure::Code(EXIT_FAILURE)

@@ -165,7 +165,7 @@ pub fn main() -> i32 {
 }
 
 fn write_stdout(bytes: &[u8]) -> i32 {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::out::stdout();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => EXIT_OK,
         Err(e) => context::fail(&format!("writing to standard output: {e}")),

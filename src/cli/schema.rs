@@ -197,8 +197,7 @@ fn export(
     let written = match output {
         Some(path) => std::fs::write(path, text.as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", path.display())),
-        None => std::io::stdout()
-            .lock()
+        None => crate::out::stdout()
             .write_all(text.as_bytes())
             .map_err(|e| format!("writing to standard output: {e}")),
     };
@@ -360,8 +359,7 @@ fn check(file: &Path, stdin_filename: Option<&Path>, format: CheckFormat, limit:
             return EXIT_USAGE;
         }
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = crate::out::stdout();
     let result = match format {
         CheckFormat::Json => {
             writeln!(
@@ -372,7 +370,7 @@ fn check(file: &Path, stdin_filename: Option<&Path>, format: CheckFormat, limit:
         }
         CheckFormat::Human => {
             let color = stderr_color();
-            let mut err = std::io::stderr().lock();
+            let mut err = crate::out::stderr();
             let shown = &project.diagnostics[..project.diagnostics.len().min(limit)];
             crate::diag::render_human(&project.sources, shown, color, &mut err).and_then(|_| {
                 let (e, w) = project.counts();

@@ -221,10 +221,31 @@ impl Config {
 /// schema folder, never its root, even if an older nself left a `.nself/` or someone a `.env`
 /// in it: its parent is the root. `None` when no folder up to `/` qualifies (a new project:
 /// the caller uses `cwd`). Reads file metadata only.
+///
+/// Two limits keep a stray file from capturing unrelated work: a `.env` alone does not make the
+/// home folder (`$HOME`) or `/` a project (many tools keep a `~/.env`), and the search does not
+/// cross into another file system (as git does not).
 pub fn find_project_dir(cwd: &Path) -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    find_project_dir_below(cwd, home.as_deref())
+}
+
+/// [`find_project_dir`] with the home folder given.
+fn find_project_dir_below(cwd: &Path, home: Option<&Path>) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
     let is_dir = |p: PathBuf| std::fs::metadata(p).is_ok_and(|m| m.is_dir());
     let is_file = |p: PathBuf| std::fs::metadata(p).is_ok_and(|m| m.is_file());
+    let device = |p: &Path| std::fs::metadata(p).ok().map(|m| m.dev());
+    let start_device = device(cwd);
+    let home = home.and_then(|h| std::fs::canonicalize(h).ok());
     for dir in cwd.ancestors() {
+        if start_device.is_some() && device(dir) != start_device {
+            break;
+        }
+        let env_counts = dir.parent().is_some()
+            && home
+                .as_deref()
+                .is_none_or(|h| std::fs::canonicalize(dir).ok().as_deref() != Some(h));
         let holds_nself = is_dir(dir.join("nself"));
         let schema_folder = !holds_nself
             && dir.file_name().is_some_and(|n| n == "nself")
@@ -234,7 +255,7 @@ pub fn find_project_dir(cwd: &Path) -> Option<PathBuf> {
         if schema_folder {
             continue;
         }
-        if holds_nself || is_dir(dir.join(".nself")) || is_file(dir.join(".env")) {
+        if holds_nself || is_dir(dir.join(".nself")) || (env_counts && is_file(dir.join(".env"))) {
             return Some(dir.to_path_buf());
         }
     }

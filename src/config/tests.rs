@@ -282,3 +282,29 @@ fn password_file_is_used_only_when_private_and_nothing_else_says() {
         Some("given")
     );
 }
+
+#[test]
+fn a_stray_env_in_the_home_folder_does_not_make_it_the_project() {
+    let home = project(&[(".env", "DATABASE_URL=postgres://elsewhere/db\n")]);
+    let work = home.path().join("code/app/src");
+    std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
+    // Only the home folder's .env above: no project (the caller then uses the current folder).
+    assert_eq!(find_project_dir_below(&work, Some(home.path())), None);
+    // The same folder, when it is not the home folder, is a project by its .env.
+    assert_eq!(
+        find_project_dir_below(&work, None).as_deref(),
+        Some(home.path())
+    );
+    // An explicit project marker in the home folder still counts, and a nearer .env wins.
+    std::fs::create_dir_all(home.path().join(".nself")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        find_project_dir_below(&work, Some(home.path())).as_deref(),
+        Some(home.path())
+    );
+    let app = home.path().join("code/app");
+    std::fs::write(app.join(".env"), "").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        find_project_dir_below(&work, Some(home.path())).as_deref(),
+        Some(app.as_path())
+    );
+}

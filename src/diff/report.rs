@@ -102,12 +102,15 @@ pub fn count(changes: &[Change]) -> String {
     format!("{n} difference{}", if n == 1 { "" } else { "s" })
 }
 
-/// The two ways out of a drift between a schema file and a database.
-pub fn drift_advice(schema_file: &str) -> String {
+/// The two ways out of a drift between a schema file and a database;
+/// `command` spells a command line from its words after `nself` (the CLI adds `--env` when the
+/// environment was chosen by flag).
+pub fn drift_advice(schema_file: &str, command: &dyn Fn(&str) -> String) -> String {
     format!(
-        "to make the database match {schema_file}: `nself db schema import {schema_file}` \
-         (writes a migration); to make {schema_file} match the database: edit it \
-         (`nself db schema export` prints the database as DBML)"
+        "to make the database match {schema_file}: `{}` (writes a migration); to make \
+         {schema_file} match the database: edit it (`{}` prints the database as DBML)",
+        command(&format!("db schema import {schema_file}")),
+        command("db schema export")
     )
 }
 

@@ -82,9 +82,26 @@ fn a_closed_stdout_ends_output_quietly_and_the_work_is_still_done() {
         &["--help"],
         &["--version"],
         &["db", "migrate", "--help"],
+        &["completions", "bash"],
+        &["man"],
+        &["db", "schema", "export", "--format", "json"],
     ] {
         let (code, stderr) = with_closed_stdout(&p, &url, args);
         assert!(!stderr.contains("panicked"), "nself {args:?}: {stderr}");
         assert_ne!(code, 101, "nself {args:?}: {stderr}");
+        // Quietly: a closed pipe is not an error to report.
+        assert!(
+            !stderr.contains("Broken pipe") && !stderr.contains("standard output"),
+            "nself {args:?}: {stderr}"
+        );
+    }
+    // Commands whose whole output is one write end with their own success code.
+    for args in [
+        &["completions", "bash"][..],
+        &["man"],
+        &["db", "schema", "export"],
+    ] {
+        let (code, stderr) = with_closed_stdout(&p, &url, args);
+        assert_eq!(code, 0, "nself {args:?}: {stderr}");
     }
 }

@@ -228,6 +228,12 @@ fn hints_name_the_environment_the_command_ran_in() {
     let r = p.run(&["--env", "staging", "db", "migrate", "status"], &[]);
     r.ok();
     says(&r, "`nself --env staging db migrate create NAME`");
+    // The backup and restore hints too.
+    let r = p.run(&["--env", "staging", "db", "backup", "list"], &[]);
+    r.ok();
+    says(&r, "Make one with `nself --env staging db backup`");
+    let r = p.run(&["--env", "staging", "db", "restore", "--yes"], &[]);
+    r.fails(1, &["make one with `nself --env staging db backup`"]);
     // Selected by the process environment, the plain command works as printed.
     let r = p.run(&["db", "status"], &[("NSELF_ENV", "staging")]);
     r.ok();
