@@ -408,3 +408,56 @@ fn export_reads_every_user_schema_and_a_narrowed_export_stands_alone() {
         audit.stdout
     );
 }
+
+/// The README's `import --check` example, run as printed: the database holds the guide's users
+/// table and a hand-written index, schema.dbml the teammate's edit. Every line of the README's
+/// block is in the output in order (`…` stands for the rest of a line).
+#[test]
+fn the_readme_import_check_example_runs_as_printed() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let command = "$ nself db schema import nself/schema.dbml --check\n";
+    let block: Vec<&str> = readme
+        .split("```text\n")
+        .find_map(|b| b.strip_prefix(command))
+        .expect("the README has the import --check example")
+        .split("```")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .collect();
+    assert!(block.len() >= 4, "{block:?}");
+
+    let db = fresh_database();
+    db.client()
+        .batch_execute(
+            "CREATE TABLE public.users (id int PRIMARY KEY, email text);
+             CREATE INDEX idx_users_email ON public.users (email);",
+        )
+        .unwrap();
+    let p = Project::new();
+    p.write("nself/schema.dbml", EDITED)
+        .write("nself/migrations/.keep", "");
+    let r = nself(
+        &p,
+        &db,
+        &["db", "schema", "import", "nself/schema.dbml", "--check"],
+    );
+    assert_eq!(r.code, 1, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    let out = format!("{}{}", r.stdout, r.stderr);
+    let mut lines = out.lines();
+    for want in &block {
+        let (prefix, open) = match want.strip_suffix('…') {
+            Some(p) => (p, true),
+            None => (*want, false),
+        };
+        assert!(
+            lines.any(|l| if open {
+                l.starts_with(prefix)
+            } else {
+                l == prefix
+            }),
+            "README line {want:?} not in the output (in order):\n{out}"
+        );
+    }
+}
