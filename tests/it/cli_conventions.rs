@@ -116,25 +116,10 @@ fn version_names_the_commit_it_was_built_from() {
 }
 
 fn tracked(db: &TestDatabase) -> Vec<(String, bool)> {
-    let mut c = db.client();
-    let exists: bool = c
-        .query_one(
-            "SELECT to_regclass('public.schema_migrations') IS NOT NULL",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    if !exists {
-        return Vec::new();
-    }
-    c.query(
-        "SELECT version::text, success FROM schema_migrations ORDER BY version",
-        &[],
-    )
-    .unwrap()
-    .iter()
-    .map(|r| (r.get(0), r.get(1)))
-    .collect()
+    super::support::tracked(db)
+        .into_iter()
+        .map(|(v, _, ok)| (v.to_string(), ok))
+        .collect()
 }
 
 fn relations(db: &TestDatabase) -> BTreeSet<String> {

@@ -16,17 +16,6 @@ fn project() -> Project {
     p
 }
 
-fn migration_files(p: &Project) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(p.path().join("nself/migrations"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".sql"))
-        .collect();
-    names.sort();
-    names
-}
-
 fn with_db(p: &Project, db: &TestDatabase, args: &[&str]) -> Run {
     let url = db.params.to_url_with_password();
     p.run(args, &[("DATABASE_URL", &url)])
@@ -107,7 +96,7 @@ fn diff_of_two_files_brings_target_to_source_in_every_format() {
         r.stdout
     );
     assert!(
-        migration_files(&p).is_empty(),
+        p.migration_files().is_empty(),
         "diff without --generate-migration writes nothing"
     );
 }
@@ -178,7 +167,7 @@ fn generate_migration_between_files_writes_up_and_down() {
         &[],
     )
     .ok();
-    assert_eq!(migration_files(&p), ["001_to_b.sql"]);
+    assert_eq!(p.migration_files(), ["001_to_b.sql"]);
     let text = std::fs::read_to_string(p.path().join("nself/migrations/001_to_b.sql")).unwrap();
     let (up, down) = text.split_once("-- DOWN").expect("a DOWN section");
     assert!(up.contains("CREATE TABLE public.posts"), "{text}");
@@ -197,7 +186,7 @@ fn database_against_schema_file_and_the_migration_that_syncs_it() {
         &["db", "schema", "import", "nself/schema.dbml", "--apply"],
     )
     .ok();
-    assert_eq!(migration_files(&p).len(), 1);
+    assert_eq!(p.migration_files().len(), 1);
 
     // The database matches schema.dbml.
     let r = with_db(&p, &db, &["db", "schema", "diff", "--exit-code"]);
@@ -213,7 +202,7 @@ fn database_against_schema_file_and_the_migration_that_syncs_it() {
     // A migration for the database from a DBML TARGET makes no sense: refused, nothing written.
     let r = with_db(&p, &db, &["db", "schema", "diff", "--generate-migration"]);
     r.fails(2, &["schema import"]);
-    assert_eq!(migration_files(&p).len(), 1);
+    assert_eq!(p.migration_files().len(), 1);
 
     // import --check and --dry-run: report, write nothing, change nothing.
     let r = with_db(
@@ -229,7 +218,7 @@ fn database_against_schema_file_and_the_migration_that_syncs_it() {
     );
     r.ok();
     assert!(r.stdout.contains("-- UP"), "{}", r.stdout);
-    assert_eq!(migration_files(&p).len(), 1);
+    assert_eq!(p.migration_files().len(), 1);
 
     // The database as TARGET, schema.dbml as the source: the migration that brings the
     // database to the file; applying it makes them match.
@@ -250,7 +239,7 @@ fn database_against_schema_file_and_the_migration_that_syncs_it() {
         ],
     )
     .ok();
-    let files = migration_files(&p);
+    let files = p.migration_files();
     assert_eq!(files.len(), 2, "{files:?}");
     assert!(files[1].ends_with("_sync.sql"), "{files:?}");
     with_db(&p, &db, &["db", "migrate", "up"]).ok();
@@ -294,7 +283,7 @@ fn bad_surroundings_give_a_clear_error_and_write_nothing() {
         &[],
     );
     r.fails(1, &["001_two.sql", "version 1"]);
-    assert_eq!(migration_files(&p), ["001_one.sql", "001_two.sql"]);
+    assert_eq!(p.migration_files(), ["001_one.sql", "001_two.sql"]);
 
     // A migrations "folder" that is a file: nothing can be written there.
     let q = Project::new();
@@ -341,5 +330,5 @@ fn the_same_rename_flags_work_again_once_applied() {
     assert!(r.stderr.contains("already done"), "{}", r.stderr);
     let r = with_db(&p, &db, &args("--dry-run"));
     assert!(r.ok().stdout.contains("No changes"), "{}", r.stdout);
-    assert_eq!(migration_files(&p).len(), 2);
+    assert_eq!(p.migration_files().len(), 2);
 }

@@ -29,17 +29,6 @@ fn tables(db: &TestDatabase) -> Vec<String> {
         .collect()
 }
 
-fn migrations(p: &Project) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(p.path().join("nself/migrations"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".sql"))
-        .collect();
-    names.sort();
-    names
-}
-
 #[track_caller]
 fn says(r: &Run, needle: &str) {
     assert!(
@@ -108,7 +97,7 @@ fn generated_migration_is_what_staging_needs_after_its_pending_migrations() {
         &env,
     );
     r.ok();
-    let files = migrations(&p);
+    let files = p.migration_files();
     assert_eq!(files.len(), 6, "{files:?}");
     let text = std::fs::read_to_string(p.path().join("nself/migrations").join(&files[5])).unwrap();
     assert!(text.contains("comments"), "{text}");

@@ -2,7 +2,7 @@
 //! example project end to end, atomic failures, concurrent runners, killed runners, modified
 //! files and repair, no-transaction migrations, the older tracking table, file problems.
 
-use super::support::{Project, Run, NSELF};
+use super::support::{tracked, Project, Run, NSELF};
 use nself::local::testing::{fresh_database, TestDatabase};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -26,28 +26,6 @@ fn url(db: &TestDatabase) -> String {
 fn nself(p: &Project, db: &TestDatabase, args: &[&str]) -> Run {
     let u = url(db);
     p.run(args, &[("DATABASE_URL", &u)])
-}
-
-fn tracked(db: &TestDatabase) -> Vec<(i64, String, bool)> {
-    let mut c = db.client();
-    let exists: bool = c
-        .query_one(
-            "SELECT to_regclass('public.schema_migrations') IS NOT NULL",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    if !exists {
-        return Vec::new();
-    }
-    c.query(
-        "SELECT version, name, success FROM schema_migrations ORDER BY version",
-        &[],
-    )
-    .unwrap()
-    .iter()
-    .map(|r| (r.get(0), r.get(1), r.get(2)))
-    .collect()
 }
 
 /// Tables in public, except the tracking table.

@@ -42,25 +42,10 @@ fn tables(db: &TestDatabase) -> BTreeSet<String> {
 
 /// (version, success) of every tracking row; empty without a tracking table.
 fn tracked(db: &TestDatabase) -> Vec<(i64, bool)> {
-    let mut c = db.client();
-    let exists: bool = c
-        .query_one(
-            "SELECT to_regclass('public.schema_migrations') IS NOT NULL",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    if !exists {
-        return Vec::new();
-    }
-    c.query(
-        "SELECT version, success FROM schema_migrations ORDER BY version",
-        &[],
-    )
-    .unwrap()
-    .iter()
-    .map(|r| (r.get(0), r.get(1)))
-    .collect()
+    super::support::tracked(db)
+        .into_iter()
+        .map(|(v, _, ok)| (v, ok))
+        .collect()
 }
 
 fn set(names: &[&str]) -> BTreeSet<String> {

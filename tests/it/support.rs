@@ -14,6 +14,18 @@ pub struct Project {
 }
 
 impl Project {
+    /// The names of the `.sql` files in `nself/migrations`, sorted.
+    pub fn migration_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path().join("nself/migrations"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        names.sort();
+        names
+    }
+
     pub fn new() -> Project {
         Project::nested("")
     }
@@ -213,4 +225,28 @@ pub fn screen(text: &str) -> Vec<String> {
         .into_iter()
         .map(|l| l.into_iter().collect::<String>().trim_end().to_string())
         .collect()
+}
+
+/// The tracking table's rows (version, name, success) in version order; none when the table
+/// does not exist yet.
+pub fn tracked(db: &nself::local::testing::TestDatabase) -> Vec<(i64, String, bool)> {
+    let mut c = db.client();
+    let exists: bool = c
+        .query_one(
+            "SELECT to_regclass('public.schema_migrations') IS NOT NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    if !exists {
+        return Vec::new();
+    }
+    c.query(
+        "SELECT version, name, success FROM schema_migrations ORDER BY version",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect()
 }
