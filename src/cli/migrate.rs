@@ -544,6 +544,38 @@ fn status(config: &Config, format: Format) -> Result<(), Failure> {
     Ok(())
 }
 
+/// What `up` and `up --dry-run` read before deciding anything: the folder's migrations, a
+/// session, the runner's settings and the tracking table's rows (read without the lock).
+struct First {
+    files: Vec<Migration>,
+    session: Session,
+    settings: runner::Settings,
+    rows: Vec<Applied>,
+}
+
+fn first_look(config: &Config, timeouts: &TimeoutArgs) -> Result<First, Failure> {
+    let files = files(config)?;
+    let mut session = open(config)?;
+    let settings = settings(config, timeouts);
+    let rows = read_rows(&mut session.client, &settings.table)?;
+    Ok(First {
+        files,
+        session,
+        settings,
+        rows,
+    })
+}
+
+/// The pending migrations `up` would apply, in order, at most `--limit` of them.
+fn pending_files<'a>(entries: &[runner::Entry<'a>], options: &UpOptions) -> Vec<&'a Migration> {
+    entries
+        .iter()
+        .filter(|e| e.status == migrate::Status::Pending)
+        .filter_map(|e| e.file)
+        .take(options.limit.unwrap_or(usize::MAX))
+        .collect()
+}
+
 fn up(
     config: &Config,
     options: UpOptions,
@@ -551,18 +583,16 @@ fn up(
     timeouts: &TimeoutArgs,
     format: Format,
 ) -> Result<(), Failure> {
-    let files = files(config)?;
-    let mut session = open(config)?;
-    let settings = settings(config, timeouts);
     // A first look without the lock, to say what confirmation is for; the runner decides
     // again under the lock.
-    let rows = read_rows(&mut session.client, &settings.table)?;
+    let First {
+        files,
+        mut session,
+        settings,
+        rows,
+    } = first_look(config, timeouts)?;
     let entries = runner::plan(&files, &rows);
-    let pending = entries
-        .iter()
-        .filter(|e| e.status == migrate::Status::Pending)
-        .count()
-        .min(options.limit.unwrap_or(usize::MAX));
+    let pending = pending_files(&entries, &options).len();
     if pending > 0 {
         let what = format!(
             "apply {pending} migration{} to {} ({})",
@@ -587,22 +617,19 @@ fn up_dry_run(
     timeouts: &TimeoutArgs,
     format: Format,
 ) -> Result<(), Failure> {
-    let files = files(config)?;
-    let mut session = open(config)?;
-    let settings = settings(config, timeouts);
-    let rows = read_rows(&mut session.client, &settings.table)?;
+    let First {
+        files,
+        settings,
+        rows,
+        ..
+    } = first_look(config, timeouts)?;
     let entries = runner::plan(&files, &rows);
     runner::blockers(
         &entries,
         options.allow_out_of_order,
         "showing the migrations that would be applied",
     )?;
-    let pending: Vec<&Migration> = entries
-        .iter()
-        .filter(|e| e.status == migrate::Status::Pending)
-        .filter_map(|e| e.file)
-        .take(options.limit.unwrap_or(usize::MAX))
-        .collect();
+    let pending = pending_files(&entries, &options);
     let statements = |m: &Migration| -> Vec<String> {
         m.up.steps.iter().map(|s| format!("{};", s.sql)).collect()
     };
