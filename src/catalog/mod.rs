@@ -297,16 +297,10 @@ pub fn introspect(
     for row in query(client, "reading tables", &sql, &[schemas, tracking])? {
         const W: &str = "reading tables";
         by_oid.insert(get(&row, 0, W)?, db.tables.len());
-        db.tables.push(Table {
-            name: QualifiedName::new(get::<String>(&row, 1, W)?, get::<String>(&row, 2, W)?),
-            columns: Vec::new(),
-            primary_key: None,
-            uniques: Vec::new(),
-            checks: Vec::new(),
-            foreign_keys: Vec::new(),
-            indexes: Vec::new(),
-            comment: get(&row, 3, W)?,
-        });
+        db.tables.push(Table::empty(
+            QualifiedName::new(get::<String>(&row, 1, W)?, get::<String>(&row, 2, W)?),
+            get(&row, 3, W)?,
+        ));
     }
     let table_of = |db: &Database, oid: u32| -> Option<usize> {
         by_oid.get(&oid).copied().filter(|i| *i < db.tables.len())

@@ -121,16 +121,10 @@ mod tests {
     use crate::ir::model::QualifiedName;
 
     fn table(name: &str) -> Table {
-        Table {
-            name: QualifiedName::new("public".to_owned(), name.to_owned()),
-            columns: Vec::new(),
-            primary_key: None,
-            uniques: Vec::new(),
-            checks: Vec::new(),
-            foreign_keys: Vec::new(),
-            indexes: Vec::new(),
-            comment: None,
-        }
+        Table::empty(
+            QualifiedName::new("public".to_owned(), name.to_owned()),
+            None,
+        )
     }
 
     #[test]

@@ -72,6 +72,22 @@ pub struct Table {
 }
 
 impl Table {
+    /// A table with nothing in it yet (columns, keys, indexes added as they are read).
+    pub fn empty(name: QualifiedName, comment: Option<String>) -> Table {
+        Table {
+            name,
+            columns: Vec::new(),
+            primary_key: None,
+            uniques: Vec::new(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+            indexes: Vec::new(),
+            comment,
+        }
+    }
+}
+
+impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
@@ -567,16 +583,8 @@ fn table(index: &pg::Index<'_>, t: &model::Table, n: &mut SchemaNames) -> Table 
             .unwrap_or_default()
     };
     let col_names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
-    let mut out = Table {
-        name: t.name.clone(),
-        columns: Vec::with_capacity(t.columns.len()),
-        primary_key: None,
-        uniques: Vec::new(),
-        checks: Vec::new(),
-        foreign_keys: Vec::new(),
-        indexes: Vec::new(),
-        comment: t.note.clone(),
-    };
+    let mut out = Table::empty(t.name.clone(), t.note.clone());
+    out.columns.reserve(t.columns.len());
     for c in &t.columns {
         let (ty, serial) = resolve(index, &t.name, &c.ty);
         let generated = if serial {
