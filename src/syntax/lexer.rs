@@ -766,7 +766,7 @@ impl<'a> Lexer<'a> {
         let needs_name = kw == "note" || kw == "records";
         let mut first = true;
         let (mut brace, mut colon, mut relation) = (false, false, false);
-        while let Some(t) = peek.next() {
+        for t in peek {
             match t {
                 Ok(Raw::Newline) => break,
                 Ok(Raw::Ident | Raw::Quoted(true)) => {}
