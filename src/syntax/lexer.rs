@@ -375,7 +375,26 @@ pub struct Lexer<'a> {
     /// Skipping the rest of an over-long line: the bracket depth when skipping began.
     line_skip: Option<usize>,
     pub diagnostics: crate::diag::Diagnostics,
+    /// Closing brackets (and a newline) made up by recovery, handed out before lexing goes on;
+    /// the last one first.
+    synth: Vec<Spanned<'a>>,
+    /// The last token handed out by [`Lexer::next_raw`].
+    prev_tok: Option<Tok<'a>>,
 }
+
+/// Top-level elements whose line, written at the start of a line inside a block with a `{` on
+/// it, shows the block before it lacks its `}` (none of them can start a line in a block).
+const ELEMENTS: &[&str] = &[
+    "table",
+    "tablepartial",
+    "enum",
+    "tablegroup",
+    "project",
+    "diagramview",
+    "ref",
+    "note",
+    "records",
+];
 
 impl<'a> Lexer<'a> {
     pub fn new(src: &'a str, file: FileId) -> Lexer<'a> {
@@ -405,6 +424,8 @@ impl<'a> Lexer<'a> {
             line_tokens: 0,
             line_skip: None,
             diagnostics: crate::diag::Diagnostics::new(),
+            synth: Vec::new(),
+            prev_tok: None,
         }
     }
 
@@ -429,6 +450,15 @@ impl<'a> Lexer<'a> {
 
     /// The next token with layout rules applied, before newline folding.
     fn next_raw(&mut self) -> Option<Spanned<'a>> {
+        let t = match self.synth.pop() {
+            Some(t) => Some(t),
+            None => self.lex_raw(),
+        };
+        self.prev_tok = t.map(|t| t.1);
+        t
+    }
+
+    fn lex_raw(&mut self) -> Option<Spanned<'a>> {
         loop {
             let Some(raw) = self.raw.next() else {
                 return self.close_at_eof();
@@ -498,6 +528,18 @@ impl<'a> Lexer<'a> {
             let tok = match raw {
                 Raw::Newline => {
                     self.prev_end = None;
+                    if !self.newline_counts() && self.bracket_ends_here() {
+                        self.close_brackets(s, true);
+                    }
+                    if self.stack.last().is_some_and(|&(b, _)| b == b'{') {
+                        if let Some(kw) = self.element_after(e) {
+                            self.close_blocks(kw, s);
+                        }
+                    }
+                    if !self.synth.is_empty() {
+                        self.synth.insert(0, (s, Tok::Newline, e));
+                        return self.synth.pop();
+                    }
                     if self.newline_counts() {
                         return Some((s, Tok::Newline, e));
                     }
@@ -509,6 +551,15 @@ impl<'a> Lexer<'a> {
                         Raw::RBracket => b'[',
                         _ => b'{',
                     };
+                    // A closer that skips open `(`/`[` (`[pk }`): those are reported where they
+                    // open and closed here, so the line keeps its meaning.
+                    if let Some(pos) = self.stack.iter().rposition(|&(b, _)| b == want) {
+                        if pos + 1 < self.stack.len()
+                            && self.stack[pos + 1..].iter().all(|&(b, _)| b != b'{')
+                        {
+                            self.close_brackets(s, false);
+                        }
+                    }
                     // Pop to the matching opener; an unmatched closer leaves the stack alone
                     // (the grammar reports it).
                     if let Some(pos) = self.stack.iter().rposition(|&(b, _)| b == want) {
@@ -518,11 +569,17 @@ impl<'a> Lexer<'a> {
                             self.pending_newline_after = true;
                         }
                     }
-                    match raw {
+                    let tok = match raw {
                         Raw::RParen => Tok::RParen,
                         Raw::RBracket => Tok::RBracket,
                         _ => Tok::RBrace,
+                    };
+                    if !self.synth.is_empty() {
+                        self.prev_end = Some(e);
+                        self.synth.insert(0, (s, tok, e));
+                        return self.synth.pop();
                     }
+                    tok
                 }
                 Raw::BlockComment(_) => {
                     self.error(
@@ -600,6 +657,160 @@ impl<'a> Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
+    /// At a newline inside `(`/`[`: whether the bracket was left open on its line. It was when
+    /// the line ended on a value (not on `,`, `:`, an operator or the bracket itself) and the
+    /// next line starts like a new line of the block: a name followed by a name or `{`
+    /// (`id int [pk` then `name text`). A list continued on the next line always starts
+    /// with `,`, `]`, a setting (`note:`) or a lone word, so valid input never matches.
+    /// Looks two tokens ahead, and only at newlines inside brackets.
+    fn bracket_ends_here(&self) -> bool {
+        let value_end = matches!(
+            self.prev_tok,
+            Some(
+                Tok::Ident(_)
+                    | Tok::Quoted(_)
+                    | Tok::Number(_)
+                    | Tok::Str(_)
+                    | Tok::Backtick(_)
+                    | Tok::Color(_)
+                    | Tok::RParen
+                    | Tok::RBracket
+            )
+        );
+        if !value_end {
+            return false;
+        }
+        let mut peek = self.raw.clone();
+        let mut next = || loop {
+            match peek.next() {
+                Some(Ok(Raw::Newline)) => continue,
+                other => return other,
+            }
+        };
+        let name = |t: &Option<Result<Raw, ()>>| {
+            matches!(
+                t,
+                Some(Ok(Raw::Ident
+                    | Raw::Quoted(true)
+                    | Raw::Number(NumKind::Ident)))
+            )
+        };
+        let first = next();
+        if !name(&first) {
+            return false;
+        }
+        let second = peek.next();
+        name(&second) || matches!(second, Some(Ok(Raw::LBrace)))
+    }
+
+    /// Closes every `(`/`[` above the innermost `{` with a made-up closer at `at`, reporting
+    /// each where it opens (innermost first). `line_end`: closed because its line ended.
+    fn close_brackets(&mut self, at: usize, line_end: bool) {
+        let mut closers = Vec::new();
+        while let Some(&(open, pos)) = self.stack.last() {
+            if open == b'{' {
+                break;
+            }
+            self.stack.pop();
+            let (what, close, tok) = if open == b'(' {
+                ("`(`", ')', Tok::RParen)
+            } else {
+                ("`[`", ']', Tok::RBracket)
+            };
+            let mut d = Diagnostic::error(
+                codes::UNCLOSED,
+                format!("this {what} is never closed"),
+                self.span(pos, pos + 1),
+            );
+            d = if line_end {
+                d.with_label(format!("expected a matching `{close}` on this line"))
+                    .with_secondary(self.span(at, at), format!("the `{close}` is missing here"))
+            } else {
+                d.with_label(format!("expected a matching `{close}`"))
+                    .with_secondary(self.span(at, at + 1), "closed here without it")
+            };
+            // After a token the lexer already reported (an unterminated string swallowed the
+            // `]`), the closer is made up silently.
+            if line_end || self.prev_tok != Some(Tok::Error) {
+                self.diagnostics.push(d);
+            }
+            closers.push((at, tok, at));
+        }
+        // Handed out innermost first: `synth` pops from the end.
+        closers.reverse();
+        self.synth.extend(closers);
+    }
+
+    /// At a newline inside a block: the span of an element keyword that starts the next line
+    /// at its first column, on a line with a `{` (`Table posts {`; `Ref` also with `:` and a
+    /// relation; `Note` and `Records` only with a name before the `{`) — the block was never
+    /// closed. Costs one byte test per newline, and a look at the next line when it starts
+    /// with a letter.
+    fn element_after(&self, nl_end: usize) -> Option<(usize, usize)> {
+        if !self.src.as_bytes().get(nl_end)?.is_ascii_alphabetic() || nl_end >= self.end {
+            return None;
+        }
+        let mut peek = self.raw.clone();
+        let kw = match peek.next()? {
+            Ok(Raw::Ident) => peek.slice(),
+            _ => return None,
+        };
+        let kw_span = (peek.span().start, peek.span().end);
+        if kw_span.0 != nl_end {
+            return None;
+        }
+        let kw = kw.to_ascii_lowercase();
+        if !ELEMENTS.contains(&kw.as_str()) {
+            return None;
+        }
+        let needs_name = kw == "note" || kw == "records";
+        let mut first = true;
+        let (mut brace, mut colon, mut relation) = (false, false, false);
+        for t in peek {
+            match t {
+                Ok(Raw::Newline) => break,
+                Ok(Raw::Ident | Raw::Quoted(true)) => {}
+                Ok(Raw::LBrace) => brace = true,
+                Ok(Raw::Colon) => colon = true,
+                Ok(Raw::RelOp) if colon => relation = true,
+                _ if first && needs_name => return None,
+                _ => {}
+            }
+            if first && needs_name && brace {
+                return None;
+            }
+            first = false;
+        }
+        (brace || (kw == "ref" && relation)).then_some(kw_span)
+    }
+
+    /// Closes every bracket open (each reported where it opens, innermost first) with a
+    /// made-up closer at `at` (the newline), because an element starts at `kw`.
+    fn close_blocks(&mut self, kw: (usize, usize), at: usize) {
+        let mut closers = Vec::new();
+        while let Some((open, pos)) = self.stack.pop() {
+            let (what, close, tok) = match open {
+                b'(' => ("`(`", ')', Tok::RParen),
+                b'[' => ("`[`", ']', Tok::RBracket),
+                _ => ("`{`", '}', Tok::RBrace),
+            };
+            self.diagnostics.push(
+                Diagnostic::error(
+                    codes::UNCLOSED,
+                    format!("this {what} is never closed"),
+                    self.span(pos, pos + 1),
+                )
+                .with_label(format!(
+                    "expected a matching `{close}` before the next element"
+                ))
+                .with_secondary(self.span(kw.0, kw.1), "the next element starts here"),
+            );
+            closers.push((at, tok, at));
+        }
+        closers.reverse();
+        self.synth.extend(closers);
+    }
+
     /// At the end of input, closes every bracket still open (innermost first) with a token of
     /// its own, after reporting it: the grammar then always completes, and the lines before
     /// the unclosed bracket keep their meaning.
