@@ -333,7 +333,7 @@ fn canonical_form_matches_the_database_for_the_corpus() {
     if let Ok(only) = std::env::var("NSELF_CORPUS_FILTER") {
         files.retain(|f| f.display().to_string().contains(&only));
     }
-    // The oracle starts node once per file; three at a time keeps this test to a minute.
+    // Three at a time: each file also loads a database and reads its catalog.
     let outcomes: Vec<Outcome> = super::oracle::parallel(&files, |f| corpus_file(f));
     let (mut compared, mut not_runnable, mut rewritten) = (0, Vec::new(), 0);
     let mut mismatches = Vec::new();

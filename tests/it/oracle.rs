@@ -64,19 +64,28 @@ pub fn peer_dir() -> &'static PathBuf {
 /// The reference's PostgreSQL DDL for a DBML file, or the reference's error when it rejects
 /// the file. Fails the calling test when the reference cannot run at all.
 ///
-/// Starting node costs most of a second, so successful answers are kept in
-/// `target/dbml-oracle-cache`, keyed by the SHA-256 of the oracle script, the installed
-/// `@dbml/core`'s package.json and the file (files with imports are not cached).
+/// Starting node and loading `@dbml/core` costs about a second, so a single-file project is
+/// asked of one node process kept running for the whole test binary
+/// (`tests/dbml-oracle-batch.js`, the oracle's `--sql` path over many files; its agreement with
+/// the oracle is `the_batch_reference_answers_as_the_oracle_does`), and successful answers are
+/// kept in `target/dbml-oracle-cache`, keyed by the SHA-256 of both scripts, the installed
+/// `@dbml/core`'s package.json and the file. A project with imports is given to
+/// `../shared/tools/dbml-oracle.js` itself and not cached.
 pub fn oracle_sql(file: &Path) -> Result<String, String> {
     let peer = peer_dir();
-    let cached = cache_path(peer, file);
+    let text = std::fs::read(file)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+    if has_imports(&text) {
+        return run_oracle(peer, file);
+    }
+    let cached = cache_path(peer, &text);
     if let Some(sql) = cached
         .as_ref()
         .and_then(|c| std::fs::read_to_string(c).ok())
     {
         return Ok(sql);
     }
-    let answer = run_oracle(peer, file);
+    let answer = ask_batch(peer, file);
     if let (Some(path), Ok(sql)) = (&cached, &answer) {
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         if std::fs::create_dir_all(path.parent().unwrap()).is_ok()
@@ -88,26 +97,85 @@ pub fn oracle_sql(file: &Path) -> Result<String, String> {
     answer
 }
 
-fn cache_path(peer: &Path, file: &Path) -> Option<PathBuf> {
-    use sha2::{Digest, Sha256};
-    let text = std::fs::read(file).ok()?;
-    let imports = String::from_utf8_lossy(&text).lines().any(|l| {
+fn has_imports(text: &[u8]) -> bool {
+    String::from_utf8_lossy(text).lines().any(|l| {
         let l = l.trim_start();
         l.starts_with("use ") || l.starts_with("reuse ")
-    });
-    if imports {
-        return None;
-    }
+    })
+}
+
+fn batch_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dbml-oracle-batch.js")
+}
+
+fn cache_path(peer: &Path, text: &[u8]) -> Option<PathBuf> {
+    use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(std::fs::read(shared().join("tools/dbml-oracle.js")).ok()?);
+    h.update(std::fs::read(batch_script()).ok()?);
     h.update(std::fs::read(peer.join("node_modules/@dbml/core/package.json")).ok()?);
-    h.update(&text);
+    h.update(text);
     let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Some(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("target/dbml-oracle-cache")
             .join(format!("{hex}.sql")),
     )
+}
+
+/// The running batch reference: its input and the lines it answers with.
+struct Batch {
+    _child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: std::io::BufReader<std::process::ChildStdout>,
+}
+
+/// Asks the batch reference about one file (one question at a time: an answer takes
+/// milliseconds once `@dbml/core` is loaded).
+fn ask_batch(peer: &Path, file: &Path) -> Result<String, String> {
+    use std::io::{BufRead, Write};
+    use std::process::Stdio;
+    static BATCH: OnceLock<std::sync::Mutex<Option<Batch>>> = OnceLock::new();
+    let mut slot = BATCH
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if slot.is_none() {
+        let mut child = Command::new("node")
+            .arg(batch_script())
+            .env("DBML_PEER_DIR", peer)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run node: {e}; {INSTALL_HINT}"));
+        let input = child.stdin.take().unwrap();
+        let output = std::io::BufReader::new(child.stdout.take().unwrap());
+        *slot = Some(Batch {
+            _child: child,
+            input,
+            output,
+        });
+    }
+    let batch = slot.as_mut().unwrap();
+    let path = std::path::absolute(file).unwrap();
+    let path = path.to_str().expect("a test file path is UTF-8");
+    assert!(!path.contains('\n'), "a path with a newline: {path:?}");
+    let mut line = String::new();
+    let asked = writeln!(batch.input, "{path}").and_then(|()| batch.input.flush());
+    let read = asked.and_then(|()| batch.output.read_line(&mut line));
+    if !matches!(read, Ok(n) if n > 0) {
+        *slot = None;
+        panic!("the batch reference stopped answering ({read:?}) on {path}; {INSTALL_HINT}");
+    }
+    let reply: serde_json::Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("the batch reference answered {line:?}: {e}"));
+    if let Some(sql) = reply["sql"].as_str() {
+        Ok(sql.to_owned())
+    } else if let Some(errors) = reply["rejected"].as_str() {
+        Err(errors.to_owned())
+    } else {
+        panic!("the batch reference failed on {path}: {reply}; {INSTALL_HINT}")
+    }
 }
 
 fn run_oracle(peer: &Path, file: &Path) -> Result<String, String> {
@@ -134,6 +202,50 @@ fn run_oracle(peer: &Path, file: &Path) -> Result<String, String> {
         ),
         Err(e) => panic!("cannot run node: {e}; {INSTALL_HINT}"),
     }
+}
+
+/// The batch reference agrees with `../shared/tools/dbml-oracle.js` on files it accepts and on
+/// files it rejects, asked in one process one after another (so state kept between files in
+/// `@dbml/core` would show).
+#[test]
+fn the_batch_reference_answers_as_the_oracle_does() {
+    let peer = peer_dir();
+    let corpus = shared().join("corpus/dbml-reference");
+    let mut files: Vec<PathBuf> = ["valid", "invalid"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(corpus.join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "dbml"))
+        .filter(|p| !has_imports(&std::fs::read(p).unwrap()))
+        .collect();
+    files.sort();
+    // Every seventh file: both verdicts, many sizes, a few seconds of node starts.
+    let sample: Vec<&PathBuf> = files.iter().step_by(7).collect();
+    let (mut accepted, mut rejected) = (0, 0);
+    for f in &sample {
+        let batch = ask_batch(peer, f);
+        let oracle = run_oracle(peer, f);
+        match (&batch, &oracle) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, b, "{}: the DDL differs", f.display());
+                accepted += 1;
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!(a, b, "{}: the errors differ", f.display());
+                rejected += 1;
+            }
+            _ => panic!(
+                "{}: the batch says {:?}, the oracle {:?}",
+                f.display(),
+                batch.is_ok(),
+                oracle.is_ok()
+            ),
+        }
+    }
+    assert!(
+        accepted >= 10 && rejected >= 3,
+        "{accepted} accepted, {rejected} rejected"
+    );
 }
 
 /// `python3 ../shared/tools/gen-dbml.py --tables N --seed S --pg-safe`.
