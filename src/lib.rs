@@ -21,6 +21,7 @@ pub mod fsx;
 pub mod ir;
 pub mod local;
 pub mod migrate;
+pub mod mock;
 pub mod policy;
 pub mod seed;
 pub mod sql;

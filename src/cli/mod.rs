@@ -8,6 +8,7 @@ mod db;
 mod import;
 mod local;
 mod migrate;
+mod mock;
 mod schema;
 mod seed;
 
@@ -77,6 +78,9 @@ enum DbCommand {
     },
     /// Run the seed files for the environment (seeds/common, then seeds/<env>).
     Seed(seed::SeedArgs),
+    /// Fill every table with realistic rows that satisfy the schema (parents first), `--TABLE N`
+    /// per table, reproducible with `--seed`; `--clear` deletes them again. Local only.
+    Mock(mock::MockArgs),
     /// Drop everything in the managed schemas, apply all migrations, run the seeds. Local only.
     #[command(after_help = "Examples:\n  nself db reset")]
     Reset(migrate::ResetArgs),
@@ -117,7 +121,8 @@ pub(crate) fn stderr_color() -> bool {
 
 pub fn main() -> i32 {
     crate::local::cluster::on_init(announce_local_init);
-    let cli = match Cli::try_parse() {
+    let args = mock::rewrite_counts(std::env::args_os().collect(), &mock_flags());
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
@@ -130,6 +135,7 @@ pub fn main() -> i32 {
             DbCommand::Schema { command } => schema::run(&cli.global, command),
             DbCommand::Migrate { command } => migrate::run(&cli.global, command),
             DbCommand::Seed(args) => seed::run(&cli.global, args),
+            DbCommand::Mock(args) => mock::run(&cli.global, args),
             DbCommand::Reset(args) => migrate::reset(&cli.global, args),
             DbCommand::Backup(args) => backup::backup_command(&cli.global, args),
             DbCommand::Restore(args) => backup::restore_command(&cli.global, args),
@@ -162,6 +168,26 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+/// The long flags `db mock` takes (its own and the global ones): every other `--NAME N` after
+/// `db mock` is a table's count.
+fn mock_flags() -> Vec<String> {
+    let cmd = Cli::command();
+    let longs = |c: &clap::Command| -> Vec<String> {
+        c.get_arguments()
+            .filter_map(|a| a.get_long().map(str::to_owned))
+            .collect()
+    };
+    let mut known = longs(&cmd);
+    if let Some(m) = cmd
+        .find_subcommand("db")
+        .and_then(|d| d.find_subcommand("mock"))
+    {
+        known.extend(longs(m));
+    }
+    known.extend(["help".to_owned(), "version".to_owned()]);
+    known
 }
 
 fn write_stdout(bytes: &[u8]) -> i32 {

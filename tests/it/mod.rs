@@ -21,6 +21,7 @@ mod fuzz_regressions;
 mod local_cluster;
 mod migrate;
 mod migrate_safety;
+mod mock;
 mod oracle;
 mod parse_split;
 mod policy_cli;

@@ -73,8 +73,8 @@ pub fn peer_dir() -> &'static PathBuf {
 /// `../shared/tools/dbml-oracle.js` itself and not cached.
 pub fn oracle_sql(file: &Path) -> Result<String, String> {
     let peer = peer_dir();
-    let text = std::fs::read(file)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+    let text =
+        std::fs::read(file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
     if has_imports(&text) {
         return run_oracle(peer, file);
     }
