@@ -27,7 +27,10 @@ fn mock(c: &mut Criterion) {
         counts: Vec::new(),
         default_rows: 10_000,
     };
-    let plan = nself::mock::plan::plan(&db, &Default::default(), &request).expect("a plan");
+    let plan = match nself::mock::plan::plan(&db, &Default::default(), &request) {
+        Ok(p) => p,
+        Err(e) => panic!("no plan for the users table: {e}"),
+    };
     let users = &plan.tables[0];
     let mut group = c.benchmark_group("mock");
     group.throughput(Throughput::Elements(10_000));

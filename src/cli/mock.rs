@@ -52,6 +52,10 @@ pub struct MockArgs {
     pub schemas: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Accepted as by every command that changes a database; mock runs only locally, where
+    /// nothing is asked.
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
 }
 
 fn parse_count(s: &str) -> Result<(String, u64), String> {
@@ -169,7 +173,7 @@ pub fn run(global: &Global, args: MockArgs) -> i32 {
     } else {
         format!("insert mock rows into {}", config.target.redacted())
     };
-    if let Err(f) = confirm(&config, Guarded::Mock, &ConfirmArgs::default(), &what) {
+    if let Err(f) = confirm(&config, Guarded::Mock, &args.confirm, &what) {
         return super::migrate::finish(Err(f));
     }
     let mut session = match crate::connect::open(&config.target) {
@@ -395,8 +399,9 @@ fn insert(
         outln!("{line}");
     }
     outln!(
-        "\nInserted {rows} rows into {} tables in {secs:.2} s ({:.0} rows/s). Remove them with `{}`.",
-        report.tables.len(),
+        "\nInserted {} into {} in {secs:.2} s ({:.0} rows/s). Remove them with `{}`.",
+        plural(rows, "row"),
+        plural(report.tables.len() as u64, "table"),
         rate,
         context::command(config, "db mock --clear")
     );
@@ -474,10 +479,19 @@ fn clear(
         outln!("  {:<width$}  {:>8} rows", c.table, c.rows);
     }
     outln!(
-        "\nDeleted {total} rows from {} runs of mock; other rows were not touched.",
-        runs.len()
+        "\nDeleted {} inserted by {} of mock; other rows were not touched.",
+        plural(total.max(0) as u64, "row"),
+        plural(runs.len() as u64, "run")
     );
     EXIT_OK
+}
+
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 #[cfg(test)]

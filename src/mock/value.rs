@@ -973,7 +973,10 @@ fn suggested_int(name: &str) -> (i64, i64) {
         &["price", "amount", "total", "cost", "balance", "cents"],
     ) {
         (100, 100_000)
-    } else if has(name, &["quantity", "qty", "count", "stock", "percent", "percentage"]) {
+    } else if has(
+        name,
+        &["quantity", "qty", "count", "stock", "percent", "percentage"],
+    ) {
         (0, 100)
     } else {
         (1, 10_000)

@@ -1,8 +1,8 @@
 //! The environment rules (SPEC.md section 4) as a full matrix through the real binary: every
 //! guarded command that exists × local/staging/production × each way of confirming, with no
 //! terminal; checked by exit code, message and whether the database changed. Then the
-//! terminal prompts, through a pseudo-terminal (`script`). `mock`, `restore` and `backup` are
-//! not commands yet: their cells are covered by `policy`'s unit tests.
+//! terminal prompts, through a pseudo-terminal (`script`). `restore` and `backup` have their own
+//! tests (`it::backup*`); their cells are also covered by `policy`'s unit tests.
 
 use super::support::{Project, Run, NSELF};
 use nself::local::testing::{fresh_database, TestDatabase};
@@ -22,7 +22,7 @@ fn expected(cmd: &str, env: &str) -> Rule {
     match (cmd, env) {
         ("migrate repair", _) => Rule::Confirm,
         (_, "local") => Rule::Run,
-        ("migrate fresh" | "reset", _) => Rule::Blocked,
+        ("migrate fresh" | "reset" | "mock", _) => Rule::Blocked,
         ("migrate down", "production") => Rule::Phrase("yes-destroy-production"),
         _ => Rule::Confirm,
     }
@@ -85,7 +85,7 @@ fn effect(db: &TestDatabase, cmd: &str) -> bool {
         "migrate down" => !exists(db, "t"),
         "migrate fresh" => !exists(db, "stray") && exists(db, "t"),
         "reset" => !exists(db, "stray") && seeded(db),
-        "seed" => seeded(db),
+        "seed" | "mock" => seeded(db),
         "migrate repair" => checksum_ok(db),
         other => panic!("{other}"),
     }
@@ -115,6 +115,7 @@ fn every_cell_of_the_environment_table_without_a_terminal() {
         "seed",
         "reset",
         "migrate repair",
+        "mock",
     ];
     let mut cells = 0;
     for env in ["local", "staging", "production"] {
@@ -156,7 +157,7 @@ fn every_cell_of_the_environment_table_without_a_terminal() {
             }
         }
     }
-    assert_eq!(cells, 3 * 6 * 5);
+    assert_eq!(cells, 3 * 7 * 5);
 }
 
 /// Runs nself under a pseudo-terminal, typing `input`.
