@@ -429,11 +429,14 @@ fn line(t: &TablePlan, values: &[Option<String>], out: &mut String) {
     out.push('\n');
 }
 
-/// Reads up to [`MAX_PARENTS`] key tuples of `parent` (none NULL), in a fixed order.
-fn parent_keys(
+/// Reads the key tuples of `table` (none NULL) as text: with `limit`, at most that many in a
+/// fixed order (their text in the "C" collation, the same on every machine); without, all of
+/// them in no order.
+fn key_tuples(
     tx: &mut Transaction<'_>,
-    parent: &crate::ir::model::QualifiedName,
+    table: &crate::ir::model::QualifiedName,
     columns: &[String],
+    limit: Option<i64>,
 ) -> Result<Vec<Vec<String>>, MockError> {
     let cols: Vec<String> = columns
         .iter()
@@ -441,20 +444,22 @@ fn parent_keys(
         .collect();
     let select: Vec<String> = cols.iter().map(|c| format!("{c}::text")).collect();
     let not_null: Vec<String> = cols.iter().map(|c| format!("{c} IS NOT NULL")).collect();
-    let order: Vec<String> = cols
-        .iter()
-        .map(|c| format!("{c}::text COLLATE \"C\""))
-        .collect();
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {MAX_PARENTS}",
+    let mut sql = format!(
+        "SELECT {} FROM {} WHERE {}",
         select.join(", "),
-        q(parent),
-        not_null.join(" AND "),
-        order.join(", ")
+        q(table),
+        not_null.join(" AND ")
     );
+    if let Some(n) = limit {
+        let order: Vec<String> = cols
+            .iter()
+            .map(|c| format!("{c}::text COLLATE \"C\""))
+            .collect();
+        sql.push_str(&format!(" ORDER BY {} LIMIT {n}", order.join(", ")));
+    }
     let rows = tx
         .query(&sql, &[])
-        .map_err(db(format!("reading the keys of {}", label(parent))))?;
+        .map_err(db(format!("reading the keys of {}", label(table))))?;
     Ok(rows
         .iter()
         .map(|r| (0..columns.len()).map(|i| r.get::<_, String>(i)).collect())
@@ -475,7 +480,7 @@ fn fill(
         let keys = if f.deferred {
             Vec::new()
         } else {
-            parent_keys(tx, &f.parent, &f.parent_columns)?
+            key_tuples(tx, &f.parent, &f.parent_columns, Some(MAX_PARENTS))?
         };
         let mut order: Vec<usize> = Vec::new();
         if f.distinct {
@@ -498,7 +503,7 @@ fn fill(
                 .iter()
                 .map(|&ci| t.columns[ci].name.clone())
                 .collect();
-            for tuple in parent_keys_all(tx, &t.name, &names)? {
+            for tuple in key_tuples(tx, &t.name, &names, None)? {
                 set.insert(tuple);
             }
         }
@@ -796,33 +801,6 @@ impl Judge {
         }
         Ok(regenerated)
     }
-}
-
-/// Every key tuple of the table's rows (its existing keys), NULLs left out.
-fn parent_keys_all(
-    tx: &mut Transaction<'_>,
-    table: &crate::ir::model::QualifiedName,
-    columns: &[String],
-) -> Result<Vec<Vec<String>>, MockError> {
-    let cols: Vec<String> = columns
-        .iter()
-        .map(|c| quote_ident(c).into_owned())
-        .collect();
-    let select: Vec<String> = cols.iter().map(|c| format!("{c}::text")).collect();
-    let not_null: Vec<String> = cols.iter().map(|c| format!("{c} IS NOT NULL")).collect();
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {}",
-        select.join(", "),
-        q(table),
-        not_null.join(" AND ")
-    );
-    let rows = tx
-        .query(&sql, &[])
-        .map_err(db(format!("reading the keys of {}", label(table))))?;
-    Ok(rows
-        .iter()
-        .map(|r| (0..columns.len()).map(|i| r.get::<_, String>(i)).collect())
-        .collect())
 }
 
 /// Points the rows this run inserted at parent rows for a deferred foreign key: a
