@@ -29,6 +29,8 @@ pub fn blocking(d: &Diagnostic) -> bool {
             PG_DEFAULT_TYPE,
             PG_BAD_MODIFIER,
             PG_NOT_AN_EXPRESSION,
+            PG_DEFAULT_COLUMN_REF,
+            PG_REF_NOT_UNIQUE,
         ]
         .contains(&d.code)
 }

@@ -59,3 +59,11 @@ pub const PG_NOT_ONE_EXPRESSION: &str = "E0610";
 /// (another dialect's syntax, a list, a query): the reference accepts it, so `check` warns;
 /// every command that would send it refuses.
 pub const PG_NOT_AN_EXPRESSION: &str = "W0611";
+
+/// A default expression that refers to a column (`` `now` `` for `now()`): PostgreSQL refuses
+/// column references in a DEFAULT.
+pub const PG_DEFAULT_COLUMN_REF: &str = "W0612";
+
+/// A foreign key to columns that are not the referenced table's primary key or a unique key:
+/// PostgreSQL refuses it ("there is no unique constraint matching given keys").
+pub const PG_REF_NOT_UNIQUE: &str = "W0613";

@@ -323,6 +323,103 @@ fn check_expressions(t: &Table, diags: &mut crate::diag::Diagnostics) {
             one("index expression", e, origin, i.origin);
         }
     }
+    for c in &t.columns {
+        let Some(DefaultValue::Expression(e)) = &c.default else {
+            continue;
+        };
+        if let Some(name) = column_reference(e) {
+            let span = c
+                .default_origin
+                .span()
+                .or(c.origin.span())
+                .unwrap_or_default();
+            let help = if name.contains('.') {
+                "a default cannot read other columns; compute it in the application or a trigger"
+                    .to_owned()
+            } else {
+                format!(
+                        "`{name}` reads as a column here: a function call needs parentheses (`{name}()`), a text value quotes ('{name}')"
+                    )
+            };
+            diags.push(
+                Diagnostic::warning(
+                    codes::PG_DEFAULT_COLUMN_REF,
+                    format!(
+                        "the default of column `{}` of `{}` refers to a column (`{name}`): \
+                             PostgreSQL does not allow column references in a DEFAULT",
+                        c.name, t.name
+                    ),
+                    span,
+                )
+                .with_label("a column reference")
+                .with_help(help),
+            );
+        }
+    }
+}
+
+/// The first column reference in an expression (`now`, `t.x`), by PostgreSQL's parser; `None`
+/// when there is none or the text does not parse (reported elsewhere).
+fn column_reference(expression: &str) -> Option<String> {
+    crate::sql::expr::one_expression(expression).ok()?;
+    let parsed = pg_query::parse(&format!("SELECT ({expression}\n)"), 0).ok()?;
+    parsed
+        .protobuf
+        .nodes()
+        .into_iter()
+        .find_map(|(n, _, _, _)| match n {
+            pg_query::NodeRef::ColumnRef(c) => {
+                let parts: Vec<String> = c
+                    .fields
+                    .iter()
+                    .filter_map(|f| match f.node.as_ref() {
+                        Some(pg_query::NodeEnum::String(s)) => Some(s.sval.clone()),
+                        Some(pg_query::NodeEnum::AStar(_)) => Some("*".to_owned()),
+                        _ => None,
+                    })
+                    .collect();
+                Some(parts.join("."))
+            }
+            _ => None,
+        })
+}
+
+/// Whether `cols` are the primary key or a unique key of `t` (a column's `pk`/`unique`, the
+/// columns marked `pk` together, or a `pk`/`unique` index on exactly those columns).
+fn is_key(t: &Table, cols: &[String]) -> bool {
+    let mut want: Vec<&str> = cols.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    want.dedup();
+    let same = |mut have: Vec<&str>| {
+        have.sort_unstable();
+        have.dedup();
+        have == want
+    };
+    if let [one] = want.as_slice() {
+        if t.column(one).is_some_and(|c| c.primary_key || c.unique) {
+            return true;
+        }
+    }
+    let pk: Vec<&str> = t
+        .columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| c.name.as_str())
+        .collect();
+    if !pk.is_empty() && same(pk) {
+        return true;
+    }
+    t.indexes.iter().any(|i| {
+        (i.unique || i.primary_key)
+            && i.parts
+                .iter()
+                .map(|p| match p {
+                    IndexPart::Column(c) => Some(c.as_str()),
+                    IndexPart::Expression(_) => None,
+                })
+                .collect::<Option<Vec<&str>>>()
+                .is_some_and(&same)
+    })
 }
 
 /// Tables that reference each other in a cycle through NOT NULL foreign keys can never get
@@ -496,6 +593,43 @@ fn check_default(
 
 fn check_ref(index: &Index<'_>, r: &Ref, diags: &mut crate::diag::Diagnostics) {
     let span = span_of(r.origin);
+    // The referenced columns must be a key: of the `1` end, or of both ends of a many-to-many
+    // (the junction table references both).
+    let referenced: Vec<&RefEnd> = match r.fk_sides() {
+        Some((_, to)) => vec![to],
+        None => vec![&r.left, &r.right],
+    };
+    for end in referenced {
+        let Some(t) = index.table(&end.table) else {
+            continue;
+        };
+        if end.columns.iter().all(|c| t.column(c).is_some()) && !is_key(t, &end.columns) {
+            let cols = end.columns.join(", ");
+            let help = if end.columns.len() == 1 {
+                format!(
+                    "mark `{}.{cols}` `[unique]` or `[pk]`, or reference the table's primary key",
+                    t.name
+                )
+            } else {
+                format!(
+                    "add `({cols}) [unique]` to the indexes of `{}`, or reference its primary key",
+                    t.name
+                )
+            };
+            diags.push(
+                Diagnostic::warning(
+                    codes::PG_REF_NOT_UNIQUE,
+                    format!(
+                        "`{}` ({cols}) is not a primary key or unique key of its table: \
+                         PostgreSQL refuses a foreign key to it",
+                        t.name
+                    ),
+                    span,
+                )
+                .with_help(help),
+            );
+        }
+    }
     let Some((from, to)) = r.fk_sides() else {
         return;
     };

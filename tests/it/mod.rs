@@ -26,4 +26,5 @@ mod oracle;
 mod parse_split;
 mod policy_cli;
 mod readonly;
+mod real_schemas;
 mod support;
