@@ -133,12 +133,15 @@ fn long_name(diags: &mut crate::diag::Diagnostics, what: &str, name: &str, span:
 /// Runs every PostgreSQL check and appends warnings.
 pub fn check(schema: &Schema, diags: &mut crate::diag::Diagnostics) {
     let index = Index::new(schema);
-    let pg_project = schema
+    // A project that names another database still becomes PostgreSQL DDL in nself (import
+    // targets PostgreSQL whatever it says): its types are checked, and the message says why.
+    let other_database = schema
         .project
         .as_ref()
         .and_then(|p| p.database_type.as_deref())
-        .is_none_or(|t| {
-            t.trim().eq_ignore_ascii_case("postgresql") || t.trim().eq_ignore_ascii_case("postgres")
+        .filter(|t| {
+            !(t.trim().eq_ignore_ascii_case("postgresql")
+                || t.trim().eq_ignore_ascii_case("postgres"))
         });
 
     for e in &schema.enums {
@@ -188,10 +191,15 @@ pub fn check(schema: &Schema, diags: &mut crate::diag::Diagnostics) {
             long_name(diags, "column", &c.name, cspan);
             let resolved = resolve_type(&index, &t.name, &c.ty);
             match &resolved {
-                Resolved::Unknown(TypeError::Unknown { .. }) if pg_project => {
+                Resolved::Unknown(TypeError::Unknown { .. }) => {
+                    let because = other_database.map_or(String::new(), |db| {
+                        format!(
+                            " (the project's database_type is '{db}', but nself's migrations are PostgreSQL)"
+                        )
+                    });
                     let mut d = Diagnostic::warning(
                         codes::PG_UNKNOWN_TYPE,
-                        format!("PostgreSQL has no type `{}`", c.ty),
+                        format!("PostgreSQL has no type `{}`{because}", c.ty),
                         tyspan,
                     )
                     .with_label(format!("column `{}` has an unknown type", c.name));

@@ -18,19 +18,38 @@ fn diagnosed(dbml: &str, code: &str, line: usize, help: &str, server: &str) {
     check.ok();
     let at = format!("nself/schema.dbml:{line}:");
     for needle in [code, at.as_str(), help] {
-        assert!(check.all().contains(needle), "{needle:?} not in:\n{}", check.all());
+        assert!(
+            check.all().contains(needle),
+            "{needle:?} not in:\n{}",
+            check.all()
+        );
     }
     let import = p.run(
-        &["db", "schema", "import", "nself/schema.dbml", "--from", "empty.dbml"],
+        &[
+            "db",
+            "schema",
+            "import",
+            "nself/schema.dbml",
+            "--from",
+            "empty.dbml",
+        ],
         &[],
     );
     assert_ne!(import.code, 0, "{}", import.all());
     assert!(import.all().contains(code), "{}", import.all());
-    assert_eq!(p.migration_files(), Vec::<String>::new(), "{}", import.all());
+    assert_eq!(
+        p.migration_files(),
+        Vec::<String>::new(),
+        "{}",
+        import.all()
+    );
     let ddl = oracle_sql(&p.path().join("nself/schema.dbml")).unwrap();
     let db = fresh_database();
     let refused = db.client().batch_execute(&ddl).unwrap_err();
-    let message = refused.as_db_error().map(|d| d.message().to_owned()).unwrap_or_default();
+    let message = refused
+        .as_db_error()
+        .map(|d| d.message().to_owned())
+        .unwrap_or_default();
     assert!(message.contains(server), "{message}\n{ddl}");
 }
 
@@ -85,4 +104,38 @@ fn a_default_that_is_a_bare_column_reference_is_diagnosed() {
     let check = p.run(&["db", "schema", "check", "ok.dbml"], &[]);
     check.ok();
     assert!(!check.all().contains("W0612"), "{}", check.all());
+}
+
+#[test]
+fn another_database_type_does_not_switch_off_the_postgresql_checks() {
+    let p = Project::new();
+    p.write(
+        "nself/schema.dbml",
+        "Project p {\n  database_type: 'MySQL'\n}\nTable t {\n  id int [pk]\n  created_at datetime\n}\n",
+    )
+    .write("empty.dbml", "")
+    .write("nself/migrations/.keep", "");
+    let check = p.run(&["db", "schema", "check", "nself/schema.dbml"], &[]);
+    check.ok();
+    for needle in ["W0601", "nself/schema.dbml:6:", "'MySQL'", "`timestamp`"] {
+        assert!(
+            check.all().contains(needle),
+            "{needle:?} not in:\n{}",
+            check.all()
+        );
+    }
+    let import = p.run(
+        &[
+            "db",
+            "schema",
+            "import",
+            "nself/schema.dbml",
+            "--from",
+            "empty.dbml",
+        ],
+        &[],
+    );
+    assert_ne!(import.code, 0, "{}", import.all());
+    assert!(import.all().contains("W0601"), "{}", import.all());
+    assert_eq!(p.migration_files(), Vec::<String>::new());
 }
