@@ -332,11 +332,9 @@ fn insert(
     let mut before = Vec::new();
     let outcome = (|| -> Result<run::Report, String> {
         let mut tx = run::begin(client).map_err(|e| e.to_string())?;
-        let report = run::insert(&mut tx, plan, seed, &mut bars);
-        if let Ok(r) = &report {
-            before = r.sequences.clone();
-        }
-        let report = report.map_err(|e| e.to_string())?;
+        before = run::sequences_before(&mut tx, plan).map_err(|e| e.to_string())?;
+        let report = run::insert(&mut tx, plan, seed, before.clone(), &mut bars)
+            .map_err(|e| e.to_string())?;
         // The record goes down before the commit: a crash after it cannot lose it.
         let mut st = state::load(state_path)?;
         st.databases

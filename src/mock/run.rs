@@ -176,10 +176,14 @@ pub fn transaction_id(tx: &mut Transaction<'_>) -> Result<String, MockError> {
 }
 
 /// Inserts the plan's rows in `tx` (the caller commits).
+///
+/// `sequences` are the tables' sequences as [`sequences_before`] read them (the caller keeps a
+/// copy to set them back if the transaction does not commit: sequences are not transactional).
 pub fn insert(
     tx: &mut Transaction<'_>,
     plan: &Plan,
     seed: u64,
+    sequences: Vec<SeqState>,
     progress: &mut dyn Progress,
 ) -> Result<Report, MockError> {
     let xid = transaction_id(tx)?;
@@ -187,7 +191,7 @@ pub fn insert(
         tables: Vec::new(),
         deferred_updates: 0,
         transaction: xid.clone(),
-        sequences: sequences_before(tx, plan)?,
+        sequences,
     };
     for t in &plan.tables {
         progress.table(&label(&t.name), t.rows);
@@ -214,7 +218,7 @@ pub struct SeqState {
 
 /// The sequences behind the identity and serial columns of the planned tables, with their
 /// state before the run.
-fn sequences_before(tx: &mut Transaction<'_>, plan: &Plan) -> Result<Vec<SeqState>, MockError> {
+pub fn sequences_before(tx: &mut Transaction<'_>, plan: &Plan) -> Result<Vec<SeqState>, MockError> {
     let mut out = Vec::new();
     for t in &plan.tables {
         for c in &t.columns {
