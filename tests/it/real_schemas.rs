@@ -10,14 +10,28 @@ use nself::local::testing::fresh_database;
 /// `check` exits 0 with `code` on `line`; `import` refuses with it and writes nothing; the
 /// reference's DDL is refused by PostgreSQL with `server`.
 fn diagnosed(dbml: &str, code: &str, line: usize, help: &str, server: &str) {
+    let at = format!("nself/schema.dbml:{line}:");
+    let p = check_warns_and_import_refuses(dbml, code, &[&at, help]);
+    let ddl = oracle_sql(&p.path().join("nself/schema.dbml")).unwrap();
+    let db = fresh_database();
+    let refused = db.client().batch_execute(&ddl).unwrap_err();
+    let message = refused
+        .as_db_error()
+        .map(|d| d.message().to_owned())
+        .unwrap_or_default();
+    assert!(message.contains(server), "{message}\n{ddl}");
+}
+
+/// `check` of `dbml` exits 0 with `code` and `needles`; `import --from empty.dbml` refuses
+/// with `code` and writes no migration.
+fn check_warns_and_import_refuses(dbml: &str, code: &str, needles: &[&str]) -> Project {
     let p = Project::new();
     p.write("nself/schema.dbml", dbml)
         .write("empty.dbml", "")
         .write("nself/migrations/.keep", "");
     let check = p.run(&["db", "schema", "check", "nself/schema.dbml"], &[]);
     check.ok();
-    let at = format!("nself/schema.dbml:{line}:");
-    for needle in [code, at.as_str(), help] {
+    for needle in std::iter::once(&code).chain(needles) {
         assert!(
             check.all().contains(needle),
             "{needle:?} not in:\n{}",
@@ -43,14 +57,7 @@ fn diagnosed(dbml: &str, code: &str, line: usize, help: &str, server: &str) {
         "{}",
         import.all()
     );
-    let ddl = oracle_sql(&p.path().join("nself/schema.dbml")).unwrap();
-    let db = fresh_database();
-    let refused = db.client().batch_execute(&ddl).unwrap_err();
-    let message = refused
-        .as_db_error()
-        .map(|d| d.message().to_owned())
-        .unwrap_or_default();
-    assert!(message.contains(server), "{message}\n{ddl}");
+    p
 }
 
 #[test]
@@ -108,34 +115,9 @@ fn a_default_that_is_a_bare_column_reference_is_diagnosed() {
 
 #[test]
 fn another_database_type_does_not_switch_off_the_postgresql_checks() {
-    let p = Project::new();
-    p.write(
-        "nself/schema.dbml",
+    check_warns_and_import_refuses(
         "Project p {\n  database_type: 'MySQL'\n}\nTable t {\n  id int [pk]\n  created_at datetime\n}\n",
-    )
-    .write("empty.dbml", "")
-    .write("nself/migrations/.keep", "");
-    let check = p.run(&["db", "schema", "check", "nself/schema.dbml"], &[]);
-    check.ok();
-    for needle in ["W0601", "nself/schema.dbml:6:", "'MySQL'", "`timestamp`"] {
-        assert!(
-            check.all().contains(needle),
-            "{needle:?} not in:\n{}",
-            check.all()
-        );
-    }
-    let import = p.run(
-        &[
-            "db",
-            "schema",
-            "import",
-            "nself/schema.dbml",
-            "--from",
-            "empty.dbml",
-        ],
-        &[],
+        "W0601",
+        &["nself/schema.dbml:6:", "'MySQL'", "`timestamp`"],
     );
-    assert_ne!(import.code, 0, "{}", import.all());
-    assert!(import.all().contains("W0601"), "{}", import.all());
-    assert_eq!(p.migration_files(), Vec::<String>::new());
 }
