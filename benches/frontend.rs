@@ -1,5 +1,5 @@
-//! Front-end benchmarks: lexing alone, parsing (lex + grammar), and the whole `compile_str`
-//! (parse, lower, check) over the reference bench files and two generated schemas.
+//! Front-end benchmarks: lexing alone, parsing (lex + grammar), the whole `compile_str`
+//! (parse, lower, check), and the formatter (`fmt::format`, its proof included) over the reference bench files and two generated schemas.
 //!
 //! Inputs: `../shared/corpus/dbml-reference/bench/{18k,25k}.dbml` and the output of
 //! `python3 ../shared/tools/gen-dbml.py --tables 1000|5000 --seed 1`, both relative to the crate
@@ -69,6 +69,7 @@ fn frontend(c: &mut Criterion) {
         ("lex", lex as fn(&str)),
         ("parse", parse as fn(&str)),
         ("compile", compile as fn(&str)),
+        ("fmt", fmt as fn(&str)),
     ] {
         let mut g = c.benchmark_group(stage);
         // Each iteration takes milliseconds: flat sampling keeps the iteration count small.
@@ -94,6 +95,11 @@ fn parse(src: &str) {
 
 fn compile(src: &str) {
     black_box(nself::ir::compile_str("bench.dbml", src));
+}
+
+/// `schema fmt` on one file: parse, print, and the proof (parse again, compare trees and comments).
+fn fmt(src: &str) {
+    black_box(nself::fmt::format(src).ok());
 }
 
 criterion_group!(benches, frontend);

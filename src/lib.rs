@@ -17,6 +17,7 @@ pub mod connect;
 pub mod diag;
 pub mod diff;
 pub mod emit;
+pub mod fmt;
 pub mod fsx;
 pub mod ir;
 pub mod local;

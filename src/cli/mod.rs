@@ -5,6 +5,7 @@
 mod backup;
 mod context;
 mod db;
+mod fmt;
 mod import;
 mod local;
 mod migrate;

@@ -44,6 +44,20 @@ pub enum SchemaCommand {
         #[arg(long, value_name = "N", default_value_t = 1000)]
         max_diagnostics: usize,
     },
+    /// Format DBML files in place: one layout, every comment and note kept where it was.
+    ///
+    /// The result is proven before it is written: it parses to the same tree with the same
+    /// comments, or the file is left alone. Files with syntax errors are not formatted.
+    /// Exit status: 0; 1 when a file could not be formatted, or with --check/--diff when one
+    /// would change; 2 on bad usage.
+    ///
+    /// Examples:
+    ///   nself db schema fmt
+    ///   nself db schema fmt nself/schema.dbml --check
+    ///   nself db schema fmt --diff
+    ///   nself db schema fmt - < schema.dbml > formatted.dbml
+    #[command(verbatim_doc_comment)]
+    Fmt(super::fmt::FmtArgs),
     /// Diff a DBML file against the database (with pending migrations applied provisionally)
     /// and write the next numbered migration with UP and DOWN.
     ///
@@ -126,6 +140,7 @@ pub fn run(global: &Global, cmd: SchemaCommand) -> i32 {
         } => export(global, format, output.as_deref(), schemas),
         SchemaCommand::Import(args) => super::import::import(global, args),
         SchemaCommand::Diff(args) => super::import::diff(global, args),
+        SchemaCommand::Fmt(args) => super::fmt::fmt(global, args),
     }
 }
 

@@ -17,6 +17,7 @@ mod diff;
 mod diff_cli;
 mod drift;
 mod environments;
+mod formatter;
 mod fuzz_regressions;
 mod local_cluster;
 mod migrate;
