@@ -21,6 +21,7 @@ pub mod fmt;
 pub mod fsx;
 pub mod ir;
 pub mod local;
+pub mod lsp;
 pub mod migrate;
 pub mod mock;
 pub mod policy;

@@ -54,6 +54,15 @@ enum Command {
         /// bash, zsh, fish, powershell or elvish.
         shell: clap_complete::Shell,
     },
+    /// Run the DBML language server on standard input and output (for editors).
+    ///
+    /// Diagnostics as `db schema check` gives them, on open, change and save; go to definition,
+    /// references, rename, hover, symbols, completion, formatting (`db schema fmt`) and quick
+    /// fixes.
+    #[command(
+        after_help = "Examples:\n  nself lsp\n  # Neovim: vim.lsp.start({ name = 'nself', cmd = { 'nself', 'lsp' } })"
+    )]
+    Lsp,
     /// Print the manual page (roff) to standard output, or write one page per command.
     #[command(
         after_help = "Examples:\n  nself man | man -l -\n  nself man > ~/.local/share/man/man1/nself.1\n  nself man --dir ~/.local/share/man/man1   # nself.1, nself-db.1, nself-db-migrate-up.1, …"
@@ -144,6 +153,10 @@ pub fn main() -> i32 {
             DbCommand::Connection(command) => db::run(&cli.global, command),
         },
         Command::Local(command) => local::run(&cli.global, command),
+        Command::Lsp => match crate::lsp::run_stdio() {
+            Ok(()) => EXIT_OK,
+            Err(e) => context::fail(&format!("language server: {e}")),
+        },
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "nself", &mut out);

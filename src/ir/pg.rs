@@ -204,7 +204,19 @@ pub fn check(schema: &Schema, diags: &mut crate::diag::Diagnostics) {
                     )
                     .with_label(format!("column `{}` has an unknown type", c.name));
                     d = match suggestion(&c.ty.name) {
-                        Some(s) => d.with_help(format!("the PostgreSQL type is `{s}`")),
+                        Some(s) => {
+                            let mut d = d.with_help(format!("the PostgreSQL type is `{s}`"));
+                            // A bare name can be replaced whole (an editor's quick fix); with
+                            // modifiers or brackets the help line says what to write.
+                            if c.ty.args.is_empty() && c.ty.array_dims == 0 && c.ty.schema.is_none()
+                            {
+                                d.suggestion = Some(crate::diag::Suggestion {
+                                    span: tyspan,
+                                    replacement: s.to_string(),
+                                });
+                            }
+                            d
+                        }
                         None => match c.ty.schema.is_none().then(|| {
                             crate::diag::closest(
                                 &c.ty.name,

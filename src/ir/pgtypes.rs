@@ -205,6 +205,12 @@ const fn spec(
     }
 }
 
+/// The names a type can be written with that every built-in type answers to: the canonical
+/// name and `pg_type.typname` (for completion in an editor).
+pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+    SPECS.iter().flat_map(|s| [s.name, s.typname])
+}
+
 /// PostgreSQL's maximum for `varchar(n)`/`char(n)` and for `bit(n)`/`varbit(n)`.
 const MAX_CHAR_LEN: i64 = 10_485_760;
 const MAX_BIT_LEN: i64 = 83_886_080;
