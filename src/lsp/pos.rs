@@ -87,11 +87,23 @@ pub fn to_path(uri: &Uri) -> Option<PathBuf> {
     Some(PathBuf::from(std::ffi::OsString::from_vec(out)))
 }
 
-/// The `file://` URI of an absolute path.
+/// The `file://` URI of an absolute path, with `.` and `..` resolved by name (as an editor
+/// names the file; links are not followed).
 pub fn from_path(path: &Path) -> Option<Uri> {
     use std::os::unix::ffi::OsStrExt;
+    use std::path::Component;
+    let mut clean = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
     let mut s = String::from("file://");
-    for &b in path.as_os_str().as_bytes() {
+    for &b in clean.as_os_str().as_bytes() {
         if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
             s.push(b as char);
         } else {
@@ -123,6 +135,8 @@ mod tests {
         let u = from_path(p).unwrap();
         assert_eq!(u.as_str(), "file:///tmp/my%20dir/a%23b.dbml");
         assert_eq!(to_path(&u).unwrap(), p);
+        let dotted = from_path(Path::new("/tmp/a/./b/../c.dbml")).unwrap();
+        assert_eq!(dotted.as_str(), "file:///tmp/a/c.dbml");
         assert_eq!(to_path(&"untitled:1".parse().unwrap()), None);
     }
 }

@@ -275,3 +275,39 @@ fn framing_skips_malformed_messages_and_bounds_memory() {
     ));
     assert!(matches!(read_message(&mut r), Ok(None)));
 }
+
+#[test]
+fn navigation_and_rename_cross_into_imported_files() {
+    let dir = crate::local::testing::TempDir::new("nself-lsp").unwrap();
+    let shared = dir.path().join("shared.dbml");
+    std::fs::write(&shared, "Table accounts {\n  id int [pk]\n}\n").unwrap();
+    let main = dir.path().join("main.dbml");
+    let text = "use { table accounts } from './shared'\n\nTable orders {\n  id int [pk]\n  account_id int [ref: > accounts.id]\n}\n";
+    std::fs::write(&main, text).unwrap();
+    let main_uri = pos::from_path(&main).unwrap();
+    let shared_uri = pos::from_path(&shared).unwrap();
+    let mut c = Client::start();
+    c.open(main_uri.as_str(), text);
+    assert_eq!(c.diagnostics(main_uri.as_str()), Vec::<Value>::new());
+    // `accounts` in the inline ref goes to shared.dbml.
+    let def = c.request("textDocument/definition", at(main_uri.as_str(), 4, 26));
+    assert_eq!(def["uri"], shared_uri.as_str(), "{def}");
+    assert_eq!(def["range"]["start"], json!({ "line": 0, "character": 6 }));
+    let mut p = at(main_uri.as_str(), 4, 26);
+    p["newName"] = json!("customers");
+    let edit = c.request("textDocument/rename", p);
+    assert_eq!(
+        edit["changes"][shared_uri.as_str()]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{edit}"
+    );
+    assert_eq!(
+        edit["changes"][main_uri.as_str()].as_array().unwrap().len(),
+        1,
+        "{edit}"
+    );
+    c.stop();
+}
