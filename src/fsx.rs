@@ -132,28 +132,37 @@ pub fn create_dir_ignored(dir: &Path) -> io::Result<bool> {
     Ok(topmost.is_some() && missing.first() == Some(&dir))
 }
 
-/// Replaces the contents of the file at `path` (following a symlink to the file it names) with
-/// `bytes`, all or nothing: the new text is written to a new file beside the target, with the
+/// Replaces the contents of the file at `path` (following a symlink to the file it names; a
+/// missing file is created) with `bytes`, all or nothing: the new text is written to a new file beside the target, with the
 /// target's permission bits, flushed to disk and renamed over it. On any error the target is
 /// unchanged and the temporary file removed.
 pub fn replace_contents(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
-    let target = std::fs::canonicalize(path)?;
-    let meta = std::fs::metadata(&target)?;
-    if !meta.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
+    let (target, mode) = match std::fs::canonicalize(path) {
+        Ok(target) => {
+            let meta = std::fs::metadata(&target)?;
+            if !meta.is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file",
+                ));
+            }
+            (target, meta.permissions().mode() & 0o7777)
+        }
+        // A file that does not exist yet is created the same way, readable by all.
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !is_symlink(path) => {
+            (path.to_path_buf(), 0o644)
+        }
+        Err(e) => return Err(e),
+    };
     let dir = target.parent().unwrap_or(Path::new("."));
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.nself-{}.tmp", std::process::id()));
-    let mut file = create_new(&tmp, meta.permissions().mode() & 0o7777)?;
+    let mut file = create_new(&tmp, mode)?;
     let written = file
         .write_all(bytes)
         .and_then(|_| file.sync_all())

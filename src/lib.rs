@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod connect;
+pub mod dbdiagram;
 pub mod diag;
 pub mod diff;
 pub mod emit;

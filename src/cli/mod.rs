@@ -12,6 +12,7 @@ mod migrate;
 mod mock;
 mod schema;
 mod seed;
+mod sync;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::io::{IsTerminal, Write};

@@ -58,6 +58,21 @@ pub enum SchemaCommand {
     ///   nself db schema fmt - < schema.dbml > formatted.dbml
     #[command(verbatim_doc_comment)]
     Fmt(super::fmt::FmtArgs),
+    /// Keep nself/schema.dbml and a dbdiagram.io diagram in step (its public API; a paid plan).
+    ///
+    /// `sync` pushes or pulls, whichever side alone changed since the last sync (recorded in
+    /// .nself/dbdiagram.json); when both changed it stops and asks for `push --force` or
+    /// `pull --force`. A push is checked with `schema check` first (errors stop it); empty
+    /// content is never sent or written. The token comes from --token or DBDIAGRAM_TOKEN and is
+    /// never printed. Exit status: 0, 1 on a conflict or failure, 2 on bad usage.
+    ///
+    /// Examples:
+    ///   nself db schema sync --token YOUR_DBDIAGRAM_TOKEN --diagram my_app
+    ///   nself db schema sync status
+    ///   nself db schema sync pull
+    ///   nself db schema sync push --force
+    #[command(verbatim_doc_comment)]
+    Sync(super::sync::SyncArgs),
     /// Diff a DBML file against the database (with pending migrations applied provisionally)
     /// and write the next numbered migration with UP and DOWN.
     ///
@@ -141,6 +156,7 @@ pub fn run(global: &Global, cmd: SchemaCommand) -> i32 {
         SchemaCommand::Import(args) => super::import::import(global, args),
         SchemaCommand::Diff(args) => super::import::diff(global, args),
         SchemaCommand::Fmt(args) => super::fmt::fmt(global, args),
+        SchemaCommand::Sync(args) => super::sync::sync(global, args),
     }
 }
 

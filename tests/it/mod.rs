@@ -12,6 +12,7 @@ mod config_cli;
 mod conformance;
 mod connect_errors;
 mod db_cli;
+mod dbdiagram;
 mod diagnostics;
 mod diff;
 mod diff_cli;
