@@ -18,7 +18,7 @@ use crate::ir::pgtypes::PgType;
 use std::fmt::Write;
 
 /// A DBML name: bare when it is a plain identifier, else `"…"` with escapes.
-fn name(s: &str) -> String {
+pub fn name(s: &str) -> String {
     let plain = s
         .chars()
         .next()

@@ -11,7 +11,7 @@ use crate::syntax::cook_string;
 use rustc_hash::FxHashMap as HashMap;
 
 /// The settings a column takes, for "did you mean".
-const COLUMN_SETTINGS: &[&str] = &[
+pub const COLUMN_SETTINGS: &[&str] = &[
     "pk",
     "primary key",
     "not null",

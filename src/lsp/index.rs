@@ -154,6 +154,17 @@ impl Walker<'_> {
         });
     }
 
+    /// A use of column `c` of `table` (`schema.table`).
+    fn column_use(&mut self, table: &str, c: &Name) {
+        self.add(
+            Kind::Column,
+            format!("{table}.{}", c.text),
+            c.span,
+            false,
+            false,
+        );
+    }
+
     /// A table named by a path's leading parts (`users`, `auth.users`, or an alias): its
     /// `schema.table`, with the occurrence recorded at the name token.
     fn table_use(&mut self, parts: &[&Name]) -> Option<String> {
@@ -188,22 +199,10 @@ impl Walker<'_> {
                     return;
                 };
                 match &**right {
-                    Expr::Name(c) => self.add(
-                        Kind::Column,
-                        format!("{table}.{}", c.text),
-                        c.span,
-                        false,
-                        false,
-                    ),
+                    Expr::Name(c) => self.column_use(&table, c),
                     Expr::Tuple(items, _) => {
                         for c in items.iter().filter_map(Expr::as_name) {
-                            self.add(
-                                Kind::Column,
-                                format!("{table}.{}", c.text),
-                                c.span,
-                                false,
-                                false,
-                            );
+                            self.column_use(&table, c);
                         }
                     }
                     _ => {}
@@ -253,13 +252,7 @@ impl Walker<'_> {
                 if let Some(Expr::Call(target, cols, _)) = l.head.get(1) {
                     if let Some(table) = target.as_path().and_then(|p| self.table_use(&p)) {
                         for c in cols.iter().filter_map(Expr::as_name) {
-                            self.add(
-                                Kind::Column,
-                                format!("{table}.{}", c.text),
-                                c.span,
-                                false,
-                                false,
-                            );
+                            self.column_use(&table, c);
                         }
                     }
                 }
@@ -404,22 +397,10 @@ impl Walker<'_> {
         let Some(b) = l.block() else { return };
         for line in &b.lines {
             match line.head.first() {
-                Some(Expr::Name(c)) => self.add(
-                    Kind::Column,
-                    format!("{table}.{}", c.text),
-                    c.span,
-                    false,
-                    false,
-                ),
+                Some(Expr::Name(c)) => self.column_use(table, c),
                 Some(Expr::Tuple(items, _)) => {
                     for c in items.iter().filter_map(Expr::as_name) {
-                        self.add(
-                            Kind::Column,
-                            format!("{table}.{}", c.text),
-                            c.span,
-                            false,
-                            false,
-                        );
+                        self.column_use(table, c);
                     }
                 }
                 _ => {}

@@ -672,7 +672,7 @@ impl Server {
                 format!("cannot rename: {kind_word} `{new_path}` already exists"),
             );
         }
-        let text = name_text(new);
+        let text = crate::emit::dbml::name(new);
         let mut changes: HashMap<String, (lt::Uri, Vec<lt::TextEdit>)> = HashMap::default();
         for o in a.index.of(&occ.key).filter(|o| !o.alias) {
             let Some(loc) = a.location(o.span, &uri) else {
@@ -837,17 +837,16 @@ impl Server {
                 }
             }
         } else if in_list {
+            // The column settings lowering knows; those that take a value come with `: `.
+            for s in crate::ir::lower::COLUMN_SETTINGS {
+                let label = match *s {
+                    "default" | "note" | "check" => format!("{s}: "),
+                    "ref" => "ref: > ".to_string(),
+                    other => other.to_string(),
+                };
+                push(&label, lt::CompletionItemKind::PROPERTY, "column setting");
+            }
             for s in [
-                "pk",
-                "primary key",
-                "not null",
-                "null",
-                "unique",
-                "increment",
-                "default: ",
-                "note: ",
-                "ref: > ",
-                "check: ",
                 "delete: cascade",
                 "update: cascade",
                 "name: ",
@@ -913,20 +912,6 @@ fn symbol(e: &index::Element, lines: &Lines<'_>) -> lt::DocumentSymbol {
         selection_range: lines.range(e.name_span.start as usize, e.name_span.end as usize),
         children: (!e.children.is_empty())
             .then(|| e.children.iter().map(|c| symbol(c, lines)).collect()),
-    }
-}
-
-/// A name as DBML text: bare when it is an identifier, else quoted.
-fn name_text(name: &str) -> String {
-    let bare = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_alphanumeric() || c == '_');
-    if bare {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
     }
 }
 
