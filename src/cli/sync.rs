@@ -176,9 +176,12 @@ fn run(
     let local_hash = dbdiagram::sha256(&local);
     let Some(remote) = remote else {
         // No diagram yet: only a push can make one.
+        // The last synced diagram's name when it is gone, else the project folder's.
         let name = args
             .diagram
             .clone()
+            .or_else(|| state.as_ref().map(|s| s.diagram_name.clone()))
+            .filter(|n| !n.is_empty())
             .unwrap_or_else(|| default_name(project));
         return match args.action {
             Action::Status => {

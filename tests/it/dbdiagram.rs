@@ -330,3 +330,23 @@ fn tokens_rate_limits_and_missing_diagrams() {
     );
     assert_eq!(fake.content("d1"), V2);
 }
+
+#[test]
+fn a_diagram_deleted_on_dbdiagram_is_made_again_under_its_name() {
+    let fake = Fake::start();
+    let p = Project::new();
+    p.write("nself/schema.dbml", V1);
+    sync(&p, &fake, &["--diagram", "shop"]).ok();
+    fake.state.lock().unwrap().diagrams.clear();
+    let r = sync(&p, &fake, &["status"]);
+    r.ok();
+    assert!(r.stdout.contains("none named `shop`"), "{}", r.stdout);
+    let r = sync(&p, &fake, &[]);
+    r.ok();
+    assert!(
+        r.stdout.contains("new diagram `shop` (id d2)"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(fake.content("d2"), V1);
+}
