@@ -74,7 +74,21 @@ pub fn load_project(path: &Path) -> std::io::Result<Project> {
 /// editor's unsaved buffer): `name` is shown in messages and `use` imports are read relative to
 /// `path`'s folder.
 pub fn load_project_bytes(path: &Path, name: String, bytes: &[u8]) -> Project {
-    let mut b = Builder::default();
+    load_project_over(path, name, bytes, &HashMap::default())
+}
+
+/// [`load_project_bytes`] where an imported file found in `buffers` (by canonical path) is
+/// read from there instead of the disk: an editor's unsaved buffers.
+pub fn load_project_over(
+    path: &Path,
+    name: String,
+    bytes: &[u8],
+    buffers: &HashMap<PathBuf, String>,
+) -> Project {
+    let mut b = Builder {
+        buffers: Some(buffers),
+        ..Builder::default()
+    };
     let entry = b.add(Some(path.to_path_buf()), name, bytes);
     b.follow_imports(entry);
     b.finish(entry)
@@ -88,7 +102,9 @@ pub fn compile_str(name: &str, text: &str) -> Project {
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'a> {
+    /// Texts that stand for files on disk (by canonical path).
+    buffers: Option<&'a HashMap<PathBuf, String>>,
     sources: SourceMap,
     files: Vec<Loaded>,
     by_path: HashMap<PathBuf, FileId>,
@@ -98,7 +114,7 @@ struct Builder {
     total_bytes: usize,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn add(&mut self, path: Option<PathBuf>, name: String, bytes: &[u8]) -> FileId {
         self.total_bytes += bytes.len();
         if bytes.len() > MAX_FILE_BYTES || self.total_bytes > MAX_PROJECT_BYTES {
@@ -191,7 +207,11 @@ impl Builder {
                     self.imports.insert((f, i), id);
                     continue;
                 }
-                match std::fs::read(&p) {
+                let read = match self.buffers.and_then(|b| b.get(&key)) {
+                    Some(text) => Ok(text.clone().into_bytes()),
+                    None => std::fs::read(&p),
+                };
+                match read {
                     Ok(bytes) => {
                         let id = self.add(Some(p.clone()), p.display().to_string(), &bytes);
                         self.imports.insert((f, i), id);

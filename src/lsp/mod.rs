@@ -235,8 +235,11 @@ pub fn serve(conn: &Connection) -> Result<(), String> {
 /// For each open document: the files of its last checked project.
 type Projects = Arc<Mutex<HashMap<String, Vec<PathBuf>>>>;
 
+/// The open documents' texts by canonical path: what imports read instead of the disk.
+type Buffers = Arc<HashMap<PathBuf, String>>;
+
 enum Job {
-    Check(Doc),
+    Check(Doc, Buffers),
     Close(lt::Uri),
 }
 
@@ -263,11 +266,11 @@ fn check_loop(jobs: Receiver<Job>, sender: Sender<Message>, projects: Projects) 
         let mut latest: Vec<Job> = Vec::new();
         for job in batch.into_iter().rev() {
             let uri = match &job {
-                Job::Check(d) => &d.uri,
+                Job::Check(d, _) => &d.uri,
                 Job::Close(u) => u,
             };
             let seen = latest.iter().any(|j| match j {
-                Job::Check(d) => d.uri == *uri,
+                Job::Check(d, _) => d.uri == *uri,
                 Job::Close(u) => u == uri,
             });
             if !seen {
@@ -276,8 +279,8 @@ fn check_loop(jobs: Receiver<Job>, sender: Sender<Message>, projects: Projects) 
         }
         for job in latest.into_iter().rev() {
             match job {
-                Job::Check(doc) => {
-                    let project = compile(&doc.uri, &doc.text);
+                Job::Check(doc, buffers) => {
+                    let project = compile(&doc.uri, &doc.text, &buffers);
                     let diagnostics = diagnostics(&project);
                     let files = project
                         .sources
@@ -318,11 +321,14 @@ fn publish(
 }
 
 /// The document compiled as `schema check` compiles it: a file's imports are read beside it.
-fn compile(uri: &lt::Uri, text: &str) -> crate::ir::Project {
+fn compile(uri: &lt::Uri, text: &str, buffers: &HashMap<PathBuf, String>) -> crate::ir::Project {
     match pos::to_path(uri) {
-        Some(path) => {
-            crate::ir::load_project_bytes(&path, path.display().to_string(), text.as_bytes())
-        }
+        Some(path) => crate::ir::load_project_over(
+            &path,
+            path.display().to_string(),
+            text.as_bytes(),
+            buffers,
+        ),
         None => crate::ir::compile_str(uri.as_str(), text),
     }
 }
@@ -391,8 +397,8 @@ struct Analysis {
 }
 
 impl Analysis {
-    fn new(uri: &lt::Uri, text: &str) -> Analysis {
-        let project = compile(uri, text);
+    fn new(uri: &lt::Uri, text: &str, buffers: &HashMap<PathBuf, String>) -> Analysis {
+        let project = compile(uri, text, buffers);
         let trees: Vec<_> = project
             .sources
             .ids()
@@ -445,9 +451,22 @@ impl Server {
         self.docs.get(uri.as_str())
     }
 
+    /// The open documents that are files, by canonical path.
+    fn buffers(&self) -> HashMap<PathBuf, String> {
+        self.docs
+            .values()
+            .filter_map(|d| {
+                let path = pos::to_path(&d.uri)?;
+                let key = std::fs::canonicalize(&path).unwrap_or(path);
+                Some((key, d.text.clone()))
+            })
+            .collect()
+    }
+
     fn check(&self, uri: &lt::Uri) {
+        let buffers: Buffers = Arc::new(self.buffers());
         if let Some(d) = self.doc(uri) {
-            let _ = self.jobs.send(Job::Check(d.clone()));
+            let _ = self.jobs.send(Job::Check(d.clone(), Arc::clone(&buffers)));
         }
         // Open documents whose project holds this file are checked again too.
         let Some(path) = pos::to_path(uri) else {
@@ -470,7 +489,7 @@ impl Server {
         };
         for u in importers {
             if let Some(d) = self.docs.get(&u) {
-                let _ = self.jobs.send(Job::Check(d.clone()));
+                let _ = self.jobs.send(Job::Check(d.clone(), Arc::clone(&buffers)));
             }
         }
     }
@@ -559,7 +578,7 @@ impl Server {
     fn at(&self, uri: &lt::Uri, pos: lt::Position) -> Option<(Analysis, usize)> {
         let doc = self.doc(uri)?;
         let offset = Lines::new(&doc.text).offset(pos);
-        Some((Analysis::new(uri, &doc.text), offset))
+        Some((Analysis::new(uri, &doc.text, &self.buffers()), offset))
     }
 
     fn definition(&mut self, id: RequestId, p: lt::GotoDefinitionParams) -> Response {
@@ -754,7 +773,7 @@ impl Server {
         let Some(doc) = self.doc(&uri) else {
             return Response::new_ok(id, ());
         };
-        let project = compile(&uri, &doc.text);
+        let project = compile(&uri, &doc.text, &self.buffers());
         let lines = Lines::new(&doc.text);
         let want = (lines.offset(p.range.start), lines.offset(p.range.end));
         let mut actions = Vec::new();

@@ -311,3 +311,44 @@ fn navigation_and_rename_cross_into_imported_files() {
     );
     c.stop();
 }
+
+#[test]
+fn an_unsaved_imported_buffer_is_what_its_importers_see() {
+    let dir = crate::local::testing::TempDir::new("nself-lsp").unwrap();
+    let shared = dir.path().join("shared.dbml");
+    let on_disk = "Table accounts {\n  id int [pk]\n}\n";
+    std::fs::write(&shared, on_disk).unwrap();
+    let main = dir.path().join("main.dbml");
+    let text = "use { table accounts } from './shared'\n\nTable orders {\n  id int [pk]\n  account_id int [ref: > accounts.id]\n}\n";
+    std::fs::write(&main, text).unwrap();
+    let (main_uri, shared_uri) = (
+        pos::from_path(&main).unwrap(),
+        pos::from_path(&shared).unwrap(),
+    );
+    let c = Client::start();
+    c.open(main_uri.as_str(), text);
+    assert_eq!(c.diagnostics(main_uri.as_str()), Vec::<Value>::new());
+    // The imported file is opened and its table renamed without saving: main.dbml is checked
+    // again against the buffer, and its `use` and ref now name a table that does not exist.
+    c.open(shared_uri.as_str(), on_disk);
+    let _ = c.diagnostics(shared_uri.as_str());
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": shared_uri.as_str(), "version": 2 }, "contentChanges": [
+            { "text": "Table customers {\n  id int [pk]\n}\n" }
+        ] }),
+    );
+    let d = loop {
+        let d = c.diagnostics(main_uri.as_str());
+        if !d.is_empty() {
+            break d;
+        }
+    };
+    assert!(
+        d.iter()
+            .any(|d| d["message"].as_str().unwrap().contains("accounts")),
+        "{d:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&shared).unwrap(), on_disk);
+    c.stop();
+}
