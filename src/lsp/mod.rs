@@ -612,8 +612,10 @@ impl Server {
         let tdp = p.text_document_position_params;
         let uri = tdp.text_document.uri;
         let answer = self.at(&uri, tdp.position).and_then(|(a, offset)| {
-            let occ = a.index.at(FileId(0), offset)?;
             let lines = Lines::new(a.text(FileId(0)));
+            let Some(occ) = a.index.at(FileId(0), offset) else {
+                return diagnostic_hover(&a.project, offset, &lines);
+            };
             let range = lines.range(occ.span.start as usize, occ.span.end as usize);
             let el = a.index.element(&occ.key)?;
             let src = a.text(el.span.file);
@@ -906,6 +908,37 @@ impl Server {
         }
         Response::new_ok(id, lt::CompletionResponse::Array(items))
     }
+}
+
+/// Off any name, hovering a diagnostic's span shows its code, message, help and labels.
+fn diagnostic_hover(
+    project: &crate::ir::Project,
+    offset: usize,
+    lines: &Lines<'_>,
+) -> Option<lt::Hover> {
+    let d = project.diagnostics.iter().find(|d| {
+        d.primary.span.file == FileId(0)
+            && (d.primary.span.start as usize) <= offset
+            && offset <= d.primary.span.end as usize
+    })?;
+    let severity = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut value = format!("**{severity}[{}]**: {}", d.code, d.message);
+    if !d.primary.message.is_empty() {
+        value.push_str(&format!("\n\n{}", d.primary.message));
+    }
+    if let Some(help) = &d.help {
+        value.push_str(&format!("\n\nhelp: {help}"));
+    }
+    Some(lt::Hover {
+        contents: lt::HoverContents::Markup(lt::MarkupContent {
+            kind: lt::MarkupKind::Markdown,
+            value,
+        }),
+        range: Some(lines.range(d.primary.span.start as usize, d.primary.span.end as usize)),
+    })
 }
 
 fn symbol_kind(k: Kind) -> lt::SymbolKind {

@@ -199,6 +199,17 @@ fn formatting_code_actions_and_completion() {
         edits[0]["newText"],
         "Table users {\n  id   int [pk]\n  born datetime\n}\n"
     );
+    // Hovering the type a warning is about explains the warning.
+    let hover = c.request("textDocument/hover", at(URI, 2, 9));
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.starts_with("**warning[W0601]**: PostgreSQL has no type `datetime`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("help: the PostgreSQL type is `timestamp`"),
+        "{text}"
+    );
     let actions = c.request(
         "textDocument/codeAction",
         json!({ "textDocument": { "uri": URI }, "range": { "start": { "line": 2, "character": 8 }, "end": { "line": 2, "character": 8 } }, "context": { "diagnostics": [] } }),
