@@ -331,6 +331,25 @@ pub fn write_private_new(path: &Path, bytes: &[u8]) -> Result<bool, BackupError>
     Ok(linked)
 }
 
+/// Writes a file at `path` atomically and privately from `fill` (temp file, fsync, link), never
+/// replacing an existing file: `Ok(false)` when `path` exists. The temp file is removed on
+/// every error.
+pub fn write_stream_new(
+    path: &Path,
+    fill: &mut dyn FnMut(&mut File) -> std::io::Result<()>,
+) -> Result<bool, BackupError> {
+    let (tmp, mut f, guard) = temp_beside(path)?;
+    let doing = format!("writing {}", path.display());
+    fill(&mut f).map_err(BackupError::io(doing.clone()))?;
+    f.sync_all().map_err(BackupError::io(doing))?;
+    let linked = link_new(&tmp.path, path)?;
+    drop(guard);
+    if linked {
+        sync_dir(path);
+    }
+    Ok(linked)
+}
+
 /// Publishes the complete temp file and its metadata under the first free name (only
 /// `req.path` unless `req.numbered`): the backup is linked first (exclusively), then the
 /// metadata (exclusively); if the metadata's name is taken, the backup link is removed again and

@@ -14,7 +14,9 @@ pub mod clock;
 pub mod cron;
 pub mod dump;
 pub mod integrity;
+pub mod remote;
 pub mod restore;
+pub mod s3;
 pub mod script;
 
 use serde::{Deserialize, Serialize};

@@ -45,6 +45,14 @@ enum BackupCommand {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Apply BACKUP_RETENTION_DAYS / BACKUP_RETENTION_COUNT now, in backups/ and (with
+    /// BACKUP_STORAGE=s3) in the bucket, and abort nself's stale multipart uploads. Only
+    /// nself's own backups are touched; the newest verified one is always kept.
+    Prune {
+        /// List what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Flags of `db backup` itself.
@@ -245,6 +253,7 @@ pub fn backup_command(global: &Global, args: BackupArgs) -> i32 {
     match args.command {
         Some(BackupCommand::List { format }) => list(&config, format),
         Some(BackupCommand::Status { format }) => status(&config, format),
+        Some(BackupCommand::Prune { dry_run }) => prune_command(&config, dry_run),
         None => create(&config, &args.create),
     }
 }
@@ -368,38 +377,76 @@ fn create(config: &Config, args: &CreateArgs) -> i32 {
         doc["path"] = serde_json::Value::String(shown(config, &path));
         outln!("{doc:#}");
     }
-    if args.output.is_none() {
-        prune(config, human);
+    if args.output.is_some() {
+        return EXIT_OK;
     }
-    EXIT_OK
-}
-
-/// Applies BACKUP_RETENTION_DAYS after a backup: removes nself's backups (those with a
-/// metadata file) in backups/ older than that.
-fn prune(config: &Config, human: bool) {
-    let Some(days) = config
-        .var("BACKUP_RETENTION_DAYS")
-        .and_then(|d| d.parse::<i64>().ok())
-        .filter(|d| *d > 0)
-    else {
-        return;
+    let r = match super::storage::remote(config) {
+        Ok(r) => r,
+        Err(e) => {
+            errln!(
+                "error: {e}; the backup is in {} and was not uploaded",
+                shown(config, &path)
+            );
+            return EXIT_FAILURE;
+        }
     };
-    let cutoff = clock::now_unix() - days * 86_400;
-    let Ok(all) = backup::list(&backups_dir(config)) else {
-        return;
-    };
-    let mut removed = 0;
-    for b in all
-        .iter()
-        .filter(|b| b.has_metadata && b.created_unix < cutoff)
-    {
-        if std::fs::remove_file(&b.path).is_ok() {
-            let _ = std::fs::remove_file(backup::meta_path(&b.path));
-            removed += 1;
+    if let Some(r) = &r {
+        if let Err(e) = super::storage::upload(r, &path, &meta, human) {
+            errln!("error: {e}");
+            errln!(
+                "The backup is in {} (not uploaded); retention was not applied. Upload it again \
+                 with the next backup, or restore it from there.",
+                shown(config, &path)
+            );
+            return EXIT_FAILURE;
         }
     }
-    if removed > 0 && human {
-        outln!("Removed {removed} backup(s) older than {days} days (BACKUP_RETENTION_DAYS).");
+    match super::storage::prune(config, r.as_ref(), false) {
+        Ok(p) => {
+            if human {
+                for l in &p.lines {
+                    outln!("Retention: {l}");
+                }
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            errln!("error: applying retention: {e} (the new backup is kept)");
+            EXIT_FAILURE
+        }
+    }
+}
+
+fn prune_command(config: &Config, dry_run: bool) -> i32 {
+    let r = match super::storage::remote(config) {
+        Ok(r) => r,
+        Err(e) => {
+            errln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    match super::storage::prune(config, r.as_ref(), dry_run) {
+        Ok(p) => {
+            outln!(
+                "{}",
+                heading(if dry_run {
+                    "Retention (dry run: nothing is removed)"
+                } else {
+                    "Retention"
+                })
+            );
+            if p.lines.is_empty() {
+                outln!("Nothing to remove.");
+            }
+            for l in &p.lines {
+                outln!("{l}");
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            EXIT_FAILURE
+        }
     }
 }
 
@@ -452,20 +499,42 @@ fn list(config: &Config, format: Format) -> i32 {
                     "environment": b.environment,
                     "database": b.database,
                     "partial": b.partial,
+                    "location": "local",
                 })
             })
             .collect();
+        let mut doc = doc;
+        match remote_rows(config) {
+            Ok(Some((url, rows, _))) => {
+                for b in rows.iter().rev() {
+                    doc.push(serde_json::json!({
+                        "name": b.name,
+                        "url": format!("{url}{}", b.name),
+                        "size": b.size,
+                        "created_at": mcli::json_time(b.created_unix),
+                        "verified": true,
+                        "location": "s3",
+                    }));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                errln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+        }
         outln!("{:#}", serde_json::Value::Array(doc));
         return EXIT_OK;
     }
     outln!("{}", heading("Backups"));
+    let code = list_remote(config, &all);
     if all.is_empty() {
         outln!(
             "No backups yet in {}/. Make one with `{}`.",
             backup::FOLDER,
             context::command(config, "db backup")
         );
-        return EXIT_OK;
+        return code;
     }
     let width = all.iter().map(|b| b.name.len()).max().unwrap_or(4).max(4);
     let env_width = all
@@ -510,7 +579,52 @@ fn list(config: &Config, format: Format) -> i32 {
             context::command(config, "db restore")
         );
     }
-    EXIT_OK
+    code
+}
+
+type RemoteRows = (String, Vec<backup::remote::RemoteBackup>, usize);
+
+/// nself's backups in the bucket folder of this environment's database (with BACKUP_STORAGE=s3):
+/// the folder's URL, the backups, and how many other objects the folder holds.
+fn remote_rows(config: &Config) -> Result<Option<RemoteRows>, String> {
+    let Some(r) = super::storage::remote(config)? else {
+        return Ok(None);
+    };
+    let (rows, foreign) = r.list().map_err(|e| e.to_string())?;
+    Ok(Some((r.client.url(&r.folder), rows, foreign)))
+}
+
+/// The bucket's part of `backup list` (human), printed before the local list; the exit code.
+fn list_remote(config: &Config, local: &[backup::Listed]) -> i32 {
+    match remote_rows(config) {
+        Ok(None) => EXIT_OK,
+        Err(e) => {
+            errln!("error: listing the bucket: {e}");
+            EXIT_FAILURE
+        }
+        Ok(Some((url, rows, foreign))) => {
+            outln!("In {url}:");
+            if rows.is_empty() {
+                outln!("  none");
+            }
+            let width = rows.iter().map(|b| b.name.len()).max().unwrap_or(4).max(4);
+            for b in rows.iter().rev() {
+                let here = local.iter().any(|l| l.name == b.name);
+                outln!(
+                    "  {:width$}  {:>10}  {:19}  verified{}",
+                    b.name,
+                    human_size(b.size as i64),
+                    clock::Civil::from_unix(b.created_unix).display(),
+                    if here { ", also local" } else { "" }
+                );
+            }
+            if foreign > 0 {
+                outln!("  ({foreign} other object(s) in that folder are not nself backups and are left alone)");
+            }
+            outln!("In {}/:", backup::FOLDER);
+            EXIT_OK
+        }
+    }
 }
 
 fn is_true(v: Option<&str>) -> bool {
@@ -543,13 +657,27 @@ fn status(config: &Config, format: Format) -> i32 {
         .var("BACKUP_COMPRESSION")
         .is_none_or(|v| is_true(Some(v)));
     let storage = match config.var("BACKUP_STORAGE").map(str::to_ascii_lowercase) {
-        Some(s) if s == "s3" => format!(
-            "S3 ({}), not used yet: nothing is uploaded, backups stay in {}/",
-            config
-                .var("AWS_BACKUP_BUCKET")
-                .unwrap_or("AWS_BACKUP_BUCKET not set"),
-            backup::FOLDER
-        ),
+        Some(s) if s == "s3" => match remote_rows(config) {
+            Ok(Some((url, rows, _))) => format!(
+                "S3 ({}): {url}, {} backup(s) there, newest {}",
+                config.var("AWS_BACKUP_BUCKET").unwrap_or("-"),
+                rows.len(),
+                rows.last()
+                    .map(|b| clock::Civil::from_unix(b.created_unix).display())
+                    .unwrap_or_else(|| "-".into())
+            ),
+            Ok(None) => "S3".into(),
+            Err(e) => {
+                errln!("warning: the S3 storage cannot be used: {e}");
+                format!(
+                    "S3 ({}), not usable: {e}",
+                    config
+                        .var("AWS_BACKUP_BUCKET")
+                        .unwrap_or("AWS_BACKUP_BUCKET not set")
+                )
+            }
+        },
+        Some(s) if s == "local" => format!("Local ({}/)", backup::FOLDER),
         Some(other) => format!("{other} (not supported; backups stay local)"),
         None => format!("Local ({}/)", backup::FOLDER),
     };
@@ -572,7 +700,7 @@ fn status(config: &Config, format: Format) -> i32 {
             "retention_days": retention.and_then(|r| r.parse::<i64>().ok()),
             "compression": compression,
             "storage": storage,
-            "s3_upload": false,
+            "s3_upload": config.var("BACKUP_STORAGE").is_some_and(|s| s.eq_ignore_ascii_case("s3")),
             "last_backup": last.map(|b| mcli::json_time(b.created_unix)),
             "count": all.len(),
             "total_size": total,
@@ -651,6 +779,9 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
     let env = config.environment.to_string();
     let db = target_database(config);
     let path = match &args.file {
+        Some(f) if f.to_string_lossy().starts_with("s3://") => {
+            super::storage::fetch(config, &f.to_string_lossy()).map_err(backup_failure)?
+        }
         Some(f) => f.clone(),
         None => default_backup(config, &env, &db)?,
     };
@@ -818,6 +949,36 @@ fn default_backup(config: &Config, env: &str, db: &str) -> Result<PathBuf, Failu
     if let Some(b) = all.iter().rev().find(|b| b.is_complete_of(env, db)) {
         return Ok(b.path.clone());
     }
+    // None here: the newest complete backup of the same environment and database in the bucket.
+    if let Some(r) = super::storage::remote(config).map_err(|e| {
+        errln!("error: {e}");
+        Failure::Code(EXIT_USAGE)
+    })? {
+        let (remote_all, _) = r.list().map_err(|e| {
+            errln!("error: {e}");
+            Failure::Code(EXIT_FAILURE)
+        })?;
+        for b in remote_all.iter().rev() {
+            let meta = r.metadata(&b.name).map_err(|e| {
+                errln!("error: {e}");
+                Failure::Code(EXIT_FAILURE)
+            })?;
+            let complete = meta.is_some_and(|m| {
+                !m.partial
+                    && !m.options.is_partial()
+                    && m.environment.as_deref() == Some(env)
+                    && m.database == db
+            });
+            if complete {
+                errln!(
+                    "No complete backup of database {db} in {env} in {}/; using the newest in the bucket.",
+                    backup::FOLDER
+                );
+                return super::storage::download_into(config, &r.client, &b.key)
+                    .map_err(backup_failure);
+            }
+        }
+    }
     if all.is_empty() {
         errln!(
             "error: no backups in {}/; make one with `{}` or name a file",
@@ -913,6 +1074,20 @@ fn update_run(config: &Config, args: &UpdateArgs) -> Result<(), Failure> {
             Ok((path, meta)) => {
                 outln!("Done ({})", human_size(meta.size as i64));
                 made = Some(shown(config, &path));
+                // The copy off this machine exists before anything changes.
+                let uploaded = super::storage::remote(config).and_then(|r| match r {
+                    Some(r) => super::storage::upload(&r, &path, &meta, true).map(|_| ()),
+                    None => Ok(()),
+                });
+                if let Err(e) = uploaded {
+                    errln!("error: {e}");
+                    errln!(
+                        "Nothing was changed: the update stops when it cannot store its backup \
+                         (BACKUP_STORAGE=s3). The backup is in {}.",
+                        shown(config, &path)
+                    );
+                    return Err(Failure::Code(EXIT_FAILURE));
+                }
             }
             Err(e) => {
                 outln!("Failed");

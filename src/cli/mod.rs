@@ -12,6 +12,7 @@ mod migrate;
 mod mock;
 mod schema;
 mod seed;
+mod storage;
 mod sync;
 
 use clap::{CommandFactory, Parser, Subcommand};

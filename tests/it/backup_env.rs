@@ -492,7 +492,13 @@ fn schedules_storage_confirmations_and_ignored_folders() {
         &[("BACKUP_STORAGE", "s3"), ("AWS_BACKUP_BUCKET", "b")],
     );
     s3.ok();
-    assert!(s3.stdout.contains("nothing is uploaded"), "{}", s3.stdout);
+    // Storage that cannot be used is said so, with the missing setting.
+    assert!(
+        s3.stdout
+            .contains("S3 (b), not usable: BACKUP_STORAGE=s3 needs AWS_ACCESS_KEY_ID"),
+        "{}",
+        s3.stdout
+    );
 
     // --confirm help names each command's phrase.
     let help = p.run(&["db", "restore", "--help"], &[]);

@@ -2,6 +2,7 @@
 
 mod backup;
 mod backup_env;
+mod backup_s3;
 mod backup_safety;
 mod catalog;
 mod check_cli;
