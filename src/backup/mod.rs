@@ -25,6 +25,9 @@ use std::path::{Path, PathBuf};
 
 /// The folder backups go to, under the project folder.
 pub const FOLDER: &str = "backups";
+/// The advisory lock a backup holds ("nself_bk" in ASCII): never two backups of a database at
+/// once, from this machine or another.
+pub const LOCK_KEY: i64 = 0x6e73_656c_665f_626b;
 /// Appended to a backup's file name for its metadata file.
 pub const META_SUFFIX: &str = ".meta.json";
 
@@ -105,6 +108,8 @@ pub enum BackupError {
     },
     /// The user asked for something impossible (no backups, bad flags).
     Usage(String),
+    /// Another backup or a migration holds the lock (a scheduled backup skips).
+    Busy(String),
 }
 
 impl BackupError {
@@ -138,6 +143,7 @@ impl fmt::Display for BackupError {
                  (SQL statements and COPY data, in one transaction); nothing was changed"
             ),
             BackupError::Usage(m) => f.write_str(m),
+            BackupError::Busy(what) => write!(f, "not started: {what}"),
         }
     }
 }

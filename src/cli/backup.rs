@@ -53,6 +53,21 @@ enum BackupCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Run BACKUP_SCHEDULE (UTC): in the foreground until SIGTERM (one log line per run), or
+    /// one pass with --due, or install a crontab line or systemd user timer with --install.
+    Schedule {
+        /// One pass: back up if a scheduled time passed that no scheduled run covered (for cron
+        /// or a timer that calls it every minute).
+        #[arg(long, conflicts_with = "install")]
+        due: bool,
+        /// Install a crontab line (cron, the default) or a systemd user timer (systemd) that
+        /// runs `schedule --due` every minute.
+        #[arg(long, value_name = "cron|systemd", num_args = 0..=1, default_missing_value = "cron")]
+        install: Option<String>,
+        /// With --install: print what would be installed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Flags of `db backup` itself.
@@ -84,6 +99,10 @@ pub struct CreateArgs {
     include_metadata: bool,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Skip (exit 0, "Skipped: …") instead of waiting when another backup or a migration is
+    /// running: how the scheduler runs backups.
+    #[arg(long, hide = true)]
+    if_free: bool,
 }
 
 impl Default for CreateArgs {
@@ -98,6 +117,7 @@ impl Default for CreateArgs {
             data_only: false,
             include_metadata: false,
             format: Format::Human,
+            if_free: false,
         }
     }
 }
@@ -254,6 +274,11 @@ pub fn backup_command(global: &Global, args: BackupArgs) -> i32 {
         Some(BackupCommand::List { format }) => list(&config, format),
         Some(BackupCommand::Status { format }) => status(&config, format),
         Some(BackupCommand::Prune { dry_run }) => prune_command(&config, dry_run),
+        Some(BackupCommand::Schedule {
+            due,
+            install,
+            dry_run,
+        }) => super::schedule::command(global, &config, due, install.as_deref(), dry_run),
         None => create(&config, &args.create),
     }
 }
@@ -344,9 +369,64 @@ fn make(
         environment: &environment,
         pg_restore: pg_restore.as_deref(),
     };
+    let _locks = BackupLocks::take(&mut session.client, args.if_free)?;
     let made = dump::create(&mut session.client, &request, &mut progress_line(label));
     clear_progress(keep);
+    BackupLocks::release(&mut session.client);
     made
+}
+
+/// A backup holds the backups' lock, and the migration lock in shared mode: a migration that
+/// starts during a backup waits for the lock (polling, without a transaction) instead of
+/// queueing its ACCESS EXCLUSIVE locks behind pg_dump's, where every reader of those tables
+/// would queue behind it; and a backup does not start while a migration runs.
+struct BackupLocks;
+
+impl BackupLocks {
+    fn take(client: &mut postgres::Client, if_free: bool) -> Result<BackupLocks, BackupError> {
+        let mut said = false;
+        loop {
+            let row = client
+                .query_one(
+                    "SELECT pg_try_advisory_lock($1), pg_try_advisory_lock_shared($2)",
+                    &[&backup::LOCK_KEY, &crate::migrate::tracking::LOCK_KEY],
+                )
+                .map_err(|e| BackupError::db("taking the backup lock", &e))?;
+            let (backup_free, migration_free): (bool, bool) = (row.get(0), row.get(1));
+            if backup_free && migration_free {
+                return Ok(BackupLocks);
+            }
+            Self::release(client);
+            let what = if backup_free {
+                "a migration is running"
+            } else {
+                "another backup of this database is running"
+            };
+            if if_free {
+                return Err(BackupError::Busy(what.to_string()));
+            }
+            if !said {
+                errln!("Waiting: {what}...");
+                said = true;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    fn release(client: &mut postgres::Client) {
+        let _ = client.query(
+            "SELECT pg_advisory_unlock($1) FROM pg_catalog.pg_locks l
+              WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted
+                AND l.mode = 'ExclusiveLock'
+                AND (l.classid::bigint << 32) | l.objid::bigint = $1
+             UNION ALL
+             SELECT pg_advisory_unlock_shared($2) FROM pg_catalog.pg_locks l
+              WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted
+                AND l.mode = 'ShareLock'
+                AND (l.classid::bigint << 32) | l.objid::bigint = $2",
+            &[&backup::LOCK_KEY, &crate::migrate::tracking::LOCK_KEY],
+        );
+    }
 }
 
 fn create(config: &Config, args: &CreateArgs) -> i32 {
@@ -361,6 +441,10 @@ fn create(config: &Config, args: &CreateArgs) -> i32 {
     };
     let (path, meta) = match make(config, &mut session, args, "Dumping…", "") {
         Ok(x) => x,
+        Err(BackupError::Busy(what)) => {
+            outln!("Skipped: {what}.");
+            return EXIT_OK;
+        }
         Err(e) => return fail_backup(&e),
     };
     if human {
@@ -690,8 +774,23 @@ fn status(config: &Config, format: Format) -> i32 {
         t.map(|t| clock::Civil::from_unix(t).display())
             .unwrap_or_else(|| "-".into())
     };
+    let running_pid = super::schedule::running(config);
+    let installed_by = super::schedule::installed(config);
+    let sched_state = super::schedule::read_state(config);
+    let scheduler = match (running_pid, installed_by) {
+        (Some(pid), Some(how)) => format!("running (pid {pid}); installed ({how})"),
+        (Some(pid), None) => format!("running (pid {pid})"),
+        (None, Some(how)) => format!("installed ({how})"),
+        (None, None) => format!(
+            "not running or installed (`{}`)",
+            context::command(config, "db backup schedule --install")
+        ),
+    };
     if format == Format::Json {
         let doc = serde_json::json!({
+            "scheduler_pid": running_pid,
+            "scheduler_installed": installed_by,
+            "last_scheduled_result": sched_state.last_result,
             "enabled": enabled,
             "schedule": config.var("BACKUP_SCHEDULE"),
             "schedule_description": schedule_text,
@@ -741,14 +840,24 @@ fn status(config: &Config, format: Format) -> i32 {
         );
         outln!("Backups Count: {}", all.len());
         outln!("Total Size: {}", human_size(total as i64));
+        outln!("Scheduler: {scheduler}");
+        if let Some(r) = &sched_state.last_result {
+            outln!("Last Scheduled Run: {r}");
+        }
         if enabled {
-            if let (Some(due), Some(b)) = (last_due, last) {
-                if b.created_unix < due {
+            // A scheduled time that passed (a minute of grace for the run itself) with no
+            // backup since.
+            if let Some(due) = last_due.filter(|d| now - d > 60) {
+                if last.is_none_or(|b| b.created_unix < due) {
                     outln!(
-                        "warning: the run due at {} has no backup; nself does not run in the \
-                         background: call `{}` from cron or a CI schedule",
+                        "warning: the run due at {} UTC has no backup{}; see `{}`",
                         show(Some(due)),
-                        context::command(config, "db backup")
+                        if running_pid.is_none() && installed_by.is_none() {
+                            " and no scheduler is running or installed"
+                        } else {
+                            ""
+                        },
+                        context::command(config, "db backup schedule --help")
                     );
                 }
             }

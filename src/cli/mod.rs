@@ -10,6 +10,7 @@ mod import;
 mod local;
 mod migrate;
 mod mock;
+mod schedule;
 mod schema;
 mod seed;
 mod storage;

@@ -4,6 +4,7 @@ mod backup;
 mod backup_env;
 mod backup_s3;
 mod backup_safety;
+mod backup_schedule;
 mod catalog;
 mod check_cli;
 mod check_corpus;
