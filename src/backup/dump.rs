@@ -319,16 +319,7 @@ fn link_new(tmp: &Path, path: &Path) -> Result<bool, BackupError> {
 /// Writes `bytes` to `path` atomically and privately (temp file, fsync, link), never replacing
 /// an existing file: `Ok(false)` when `path` exists.
 pub fn write_private_new(path: &Path, bytes: &[u8]) -> Result<bool, BackupError> {
-    let (tmp, mut f, guard) = temp_beside(path)?;
-    let doing = format!("writing {}", path.display());
-    f.write_all(bytes).map_err(BackupError::io(doing.clone()))?;
-    f.sync_all().map_err(BackupError::io(doing))?;
-    let linked = link_new(&tmp.path, path)?;
-    drop(guard);
-    if linked {
-        sync_dir(path);
-    }
-    Ok(linked)
+    write_stream_new(path, &mut |f| f.write_all(bytes))
 }
 
 /// Writes a file at `path` atomically and privately from `fill` (temp file, fsync, link), never

