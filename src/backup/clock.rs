@@ -58,6 +58,34 @@ impl Civil {
         }
     }
 
+    /// Unix seconds of a civil UTC time whose fields are in range (a leap second allowed);
+    /// `None` otherwise.
+    pub fn checked(
+        year: i64,
+        month: u32,
+        day: u32,
+        hour: u32,
+        minute: u32,
+        second: u32,
+    ) -> Option<i64> {
+        let ok = (1..=12).contains(&month)
+            && (1..=31).contains(&day)
+            && hour <= 23
+            && minute <= 59
+            && second <= 60;
+        ok.then(|| {
+            Civil {
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+            }
+            .to_unix()
+        })
+    }
+
     pub fn to_unix(self) -> i64 {
         days_from_civil(self.year, self.month, self.day) * 86_400
             + i64::from(self.hour) * 3600

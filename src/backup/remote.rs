@@ -10,7 +10,6 @@
 
 use super::s3::{self, S3Error};
 use super::{clock, Metadata};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// One of nself's backups in the bucket.
@@ -49,30 +48,7 @@ pub fn stamp_of(name: &str) -> Option<i64> {
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(13..15)?, num(15..17)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    Some(
-        clock::Civil {
-            year: i64::from(year),
-            month,
-            day,
-            hour,
-            minute,
-            second,
-        }
-        .to_unix(),
-    )
-}
-
-/// A path component as nself writes it in keys (the same rule as file names).
-pub fn component(s: &str) -> String {
-    super::safe_name(s)
+    clock::Civil::checked(i64::from(year), month, day, hour, minute, second)
 }
 
 /// What retention removes from a set of backups, by index: those older than `days`, and those
@@ -164,12 +140,12 @@ impl Remote {
             ("nself-sha256", meta.sha256.as_str()),
             ("nself-size", size.as_str()),
         ];
-        let mut hashing = Hashing::new(file);
+        let mut hashing = super::restore::Hashing::new(file);
         self.client
             .put(&key, &mut hashing, len, &headers, progress)?;
         // The bytes sent are the bytes the metadata describes (the file did not change under
         // the upload).
-        let sent = hashing.hex();
+        let (_, sent) = hashing.done();
         if sent != meta.sha256 {
             return Err(S3Error::Io {
                 doing: format!("uploading {}", path.display()),
@@ -368,35 +344,6 @@ impl std::io::Write for LimitedVec<'_> {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-/// Hashes what is read through it.
-struct Hashing<R> {
-    inner: R,
-    hash: sha2::Sha256,
-}
-
-impl<R> Hashing<R> {
-    fn new(inner: R) -> Self {
-        use sha2::Digest;
-        Hashing {
-            inner,
-            hash: sha2::Sha256::new(),
-        }
-    }
-    fn hex(self) -> String {
-        use sha2::Digest;
-        super::dump::hex(&self.hash.finalize())
-    }
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use sha2::Digest;
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
     }
 }
 

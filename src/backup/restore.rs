@@ -33,15 +33,15 @@ pub fn hash_file(path: &Path) -> Result<(u64, String), BackupError> {
     Ok(reader.done())
 }
 
-/// Counts and hashes what is read through it.
-struct Hashing<R> {
+/// Counts and hashes what is read through it (also the upload's check of the bytes sent).
+pub(super) struct Hashing<R> {
     inner: R,
     hash: Sha256,
     bytes: u64,
 }
 
 impl<R> Hashing<R> {
-    fn new(inner: R) -> Hashing<R> {
+    pub(super) fn new(inner: R) -> Hashing<R> {
         Hashing {
             inner,
             hash: Sha256::new(),
@@ -49,7 +49,7 @@ impl<R> Hashing<R> {
         }
     }
 
-    fn done(self) -> (u64, String) {
+    pub(super) fn done(self) -> (u64, String) {
         (self.bytes, hex(&self.hash.finalize()))
     }
 }

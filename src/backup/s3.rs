@@ -278,20 +278,10 @@ pub fn parse_iso8601(text: &str) -> Option<i64> {
         num(14..16)?,
         num(17..19)?,
     );
-    if t.as_bytes().get(10) != Some(&b'T') || month == 0 || month > 12 || day == 0 || day > 31 {
+    if t.as_bytes().get(10) != Some(&b'T') {
         return None;
     }
-    Some(
-        super::clock::Civil {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-        }
-        .to_unix(),
-    )
+    super::clock::Civil::checked(year, month, day, hour, minute, second)
 }
 
 /// The canonical query string: names and values encoded, sorted.
@@ -554,10 +544,8 @@ impl Client {
         call: &Call<'_>,
         doing: &str,
     ) -> Result<(ureq::http::HeaderMap, String), S3Error> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let result = self.send(call, doing).and_then(|resp| {
+        retrying(|| {
+            self.send(call, doing).and_then(|resp| {
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
                 let text = read_answer(resp, doing)?;
@@ -570,14 +558,8 @@ impl Client {
                 } else {
                     Err(error_answer(doing, status, &text))
                 }
-            });
-            match result {
-                Err(e) if e.transient() && tries < 3 => {
-                    std::thread::sleep(Duration::from_millis(if tries == 1 { 500 } else { 2000 }));
-                }
-                other => return other,
-            }
-        }
+            })
+        })
     }
 
     /// Uploads `len` bytes from `reader` to `key` with `x-amz-meta-*` headers `meta`: one PUT
@@ -750,10 +732,8 @@ impl Client {
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64, S3Error> {
         let doing = format!("downloading {}", self.url(key));
-        let mut tries = 0;
-        let resp = loop {
-            tries += 1;
-            let result = self.send(&Call::new("GET", key), &doing).and_then(|resp| {
+        let resp = retrying(|| {
+            self.send(&Call::new("GET", key), &doing).and_then(|resp| {
                 let status = resp.status().as_u16();
                 if (200..300).contains(&status) {
                     Ok(resp)
@@ -761,14 +741,8 @@ impl Client {
                     let text = read_answer(resp, &doing)?;
                     Err(error_answer(&doing, status, &text))
                 }
-            });
-            match result {
-                Err(e) if e.transient() && tries < 3 => {
-                    std::thread::sleep(Duration::from_millis(500 * tries))
-                }
-                other => break other?,
-            }
-        };
+            })
+        })?;
         let mut reader = resp.into_body().into_reader();
         let mut buf = vec![0u8; 256 << 10];
         let mut total = 0u64;
@@ -890,6 +864,20 @@ impl Client {
                 }
                 (false, ..) => return Ok(out),
             }
+        }
+    }
+}
+
+/// Runs `attempt` up to three times while it fails transiently (0.5 s, then 2 s apart).
+fn retrying<T>(mut attempt: impl FnMut() -> Result<T, S3Error>) -> Result<T, S3Error> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt() {
+            Err(e) if e.transient() && tries < 3 => {
+                std::thread::sleep(Duration::from_millis(if tries == 1 { 500 } else { 2000 }));
+            }
+            other => return other,
         }
     }
 }

@@ -66,8 +66,8 @@ pub fn remote(config: &Config) -> Result<Option<remote::Remote>, String> {
     };
     let folder = format!(
         "{prefix}{}/{}/",
-        remote::component(&config.environment.to_string()),
-        remote::component(&super::backup::target_database(config))
+        backup::safe_name(&config.environment.to_string()),
+        backup::safe_name(&super::backup::target_database(config))
     );
     let client = s3::Client::new(s3::Settings {
         bucket,
@@ -121,29 +121,30 @@ pub fn upload(
 #[derive(Default)]
 pub struct Pruned {
     pub lines: Vec<String>,
-    pub count: usize,
+}
+
+/// A setting that must be a number above 0, if set.
+fn positive<T: std::str::FromStr + PartialOrd + Default>(
+    config: &Config,
+    name: &str,
+    what: &str,
+) -> Result<Option<T>, String> {
+    config
+        .var(name)
+        .map(|v| {
+            v.parse::<T>()
+                .ok()
+                .filter(|n| *n > T::default())
+                .ok_or_else(|| format!("{name}={v}: {what} above 0"))
+        })
+        .transpose()
 }
 
 fn retention_settings(config: &Config) -> Result<(Option<i64>, Option<usize>), String> {
-    let days = match config.var("BACKUP_RETENTION_DAYS") {
-        None => None,
-        Some(v) => Some(
-            v.parse::<i64>()
-                .ok()
-                .filter(|d| *d > 0)
-                .ok_or_else(|| format!("BACKUP_RETENTION_DAYS={v}: a number of days above 0"))?,
-        ),
-    };
-    let count = match config.var("BACKUP_RETENTION_COUNT") {
-        None => None,
-        Some(v) => Some(
-            v.parse::<usize>()
-                .ok()
-                .filter(|d| *d > 0)
-                .ok_or_else(|| format!("BACKUP_RETENTION_COUNT={v}: a number above 0"))?,
-        ),
-    };
-    Ok((days, count))
+    Ok((
+        positive(config, "BACKUP_RETENTION_DAYS", "a number of days")?,
+        positive(config, "BACKUP_RETENTION_COUNT", "a number")?,
+    ))
 }
 
 /// Applies retention to `backups/` (nself's backups, those with metadata, per environment and
@@ -175,7 +176,6 @@ pub fn prune(config: &Config, r: Option<&remote::Remote>, dry_run: bool) -> Resu
                     .map_err(|e| format!("removing {}: {e}", b.path.display()))?;
                 let _ = std::fs::remove_file(backup::meta_path(&b.path));
             }
-            out.count += 1;
             out.lines.push(format!(
                 "{verb} {}/{} ({})",
                 backup::FOLDER,
@@ -192,7 +192,6 @@ pub fn prune(config: &Config, r: Option<&remote::Remote>, dry_run: bool) -> Resu
             if !dry_run {
                 r.remove(&b.name).map_err(|e| e.to_string())?;
             }
-            out.count += 1;
             out.lines.push(format!(
                 "{verb} {} ({})",
                 r.url(&b.name),
