@@ -887,12 +887,14 @@ fn backup_failure(e: BackupError) -> Failure {
 fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
     let env = config.environment.to_string();
     let db = target_database(config);
-    let path = match &args.file {
+    // A download for --dry-run goes to a temp folder, removed when `_scratch` goes.
+    let (path, _scratch) = match &args.file {
         Some(f) if f.to_string_lossy().starts_with("s3://") => {
-            super::storage::fetch(config, &f.to_string_lossy()).map_err(backup_failure)?
+            super::storage::fetch(config, &f.to_string_lossy(), args.dry_run)
+                .map_err(backup_failure)?
         }
-        Some(f) => f.clone(),
-        None => default_backup(config, &env, &db)?,
+        Some(f) => (f.clone(), None),
+        None => default_backup(config, &env, &db, args.dry_run)?,
     };
     // Everything about the file is checked before any connection.
     let pg_restore = find_client(&config.local.bins, "pg_restore");
@@ -1051,12 +1053,18 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The newest complete backup of this environment and database in backups/; the reason
-/// (exit 1) when there is none, with what is there instead.
-fn default_backup(config: &Config, env: &str, db: &str) -> Result<PathBuf, Failure> {
+/// The newest complete backup of this environment and database in backups/, else in the
+/// bucket (downloaded: into backups/, or a temp folder for `dry_run`); the reason (exit 1)
+/// when there is none, with what is there instead.
+fn default_backup(
+    config: &Config,
+    env: &str,
+    db: &str,
+    dry_run: bool,
+) -> Result<super::storage::Fetched, Failure> {
     let all = backup::list(&backups_dir(config)).map_err(backup_failure)?;
     if let Some(b) = all.iter().rev().find(|b| b.is_complete_of(env, db)) {
-        return Ok(b.path.clone());
+        return Ok((b.path.clone(), None));
     }
     // None here: the newest complete backup of the same environment and database in the bucket.
     if let Some(r) = super::storage::remote(config).map_err(|e| {
@@ -1083,7 +1091,7 @@ fn default_backup(config: &Config, env: &str, db: &str) -> Result<PathBuf, Failu
                     "No complete backup of database {db} in {env} in {}/; using the newest in the bucket.",
                     backup::FOLDER
                 );
-                return super::storage::download_into(config, &r.client, &b.key)
+                return super::storage::download_into(config, &r.client, &b.key, dry_run)
                     .map_err(backup_failure);
             }
         }

@@ -231,9 +231,39 @@ pub fn parse_url(text: &str) -> Option<(&str, &str)> {
     (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
 }
 
-/// Downloads `s3://bucket/key` into backups/ for a restore (the configured credentials and
-/// endpoint; the bucket must be AWS_BACKUP_BUCKET).
-pub fn fetch(config: &Config, url: &str) -> Result<PathBuf, BackupError> {
+/// A private temp folder (0700) for a `--dry-run` download, removed with what is in it when
+/// dropped: a dry run leaves no file behind, in the project or elsewhere.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch, BackupError> {
+        use std::os::unix::fs::DirBuilderExt;
+        let base = std::env::temp_dir();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir = base.join(format!("nself-restore-{}-{nanos}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(BackupError::io(format!("creating {}", dir.display())))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A downloaded backup's path, and the temp folder that holds it for a dry run.
+pub type Fetched = (PathBuf, Option<Scratch>);
+
+/// Downloads `s3://bucket/key` for a restore (the configured credentials and endpoint; the
+/// bucket must be AWS_BACKUP_BUCKET): into backups/, or a temp folder with `dry_run`.
+pub fn fetch(config: &Config, url: &str, dry_run: bool) -> Result<Fetched, BackupError> {
     let Some((bucket, key)) = parse_url(url) else {
         return Err(BackupError::Usage(format!(
             "{url} is not an S3 URL of a backup (s3://BUCKET/PATH/NAME.sql.gz)"
@@ -251,18 +281,26 @@ pub fn fetch(config: &Config, url: &str) -> Result<PathBuf, BackupError> {
             r.client.bucket()
         )));
     }
-    download_into(config, &r.client, key)
+    download_into(config, &r.client, key, dry_run)
 }
 
-/// Downloads a key of the bucket into backups/.
+/// Downloads a key of the bucket into backups/, or with `dry_run` into a temp folder that is
+/// removed when the returned [`Scratch`] is dropped.
 pub fn download_into(
     config: &Config,
     client: &s3::Client,
     key: &str,
-) -> Result<PathBuf, BackupError> {
-    let dir = config.project_dir.join(backup::FOLDER);
-    crate::fsx::create_dir_ignored(&dir)
-        .map_err(BackupError::io(format!("creating {}", dir.display())))?;
+    dry_run: bool,
+) -> Result<Fetched, BackupError> {
+    let (dir, scratch) = if dry_run {
+        let s = Scratch::new()?;
+        (s.0.clone(), Some(s))
+    } else {
+        let dir = config.project_dir.join(backup::FOLDER);
+        crate::fsx::create_dir_ignored(&dir)
+            .map_err(BackupError::io(format!("creating {}", dir.display())))?;
+        (dir, None)
+    };
     outln!("Downloading {}...", client.url(key));
-    remote::download(client, key, &dir, &mut |_| {})
+    Ok((remote::download(client, key, &dir, &mut |_| {})?, scratch))
 }

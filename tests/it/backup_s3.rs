@@ -338,6 +338,25 @@ fn backups_are_uploaded_verified_listed_pruned_and_restored() {
     // No local backup: `db restore` takes the newest complete one from the bucket, downloads
     // and verifies it.
     std::fs::remove_dir_all(p.path().join("backups")).unwrap();
+    // A dry run from the bucket downloads and verifies, and leaves no file in the project.
+    let dry = p.run(&["db", "restore", "--dry-run"], &e);
+    dry.ok();
+    assert!(
+        dry.all().contains("using the newest in the bucket")
+            && dry.stdout.contains("SHA-256 verified"),
+        "{}",
+        dry.all()
+    );
+    assert!(
+        !p.path().join("backups").exists(),
+        "--dry-run wrote backups/"
+    );
+    let by_url_dry = format!("s3://flow/{folder}{name}");
+    p.run(&["db", "restore", "--dry-run", &by_url_dry], &e).ok();
+    assert!(
+        !p.path().join("backups").exists(),
+        "--dry-run wrote backups/"
+    );
     db.client()
         .batch_execute("DELETE FROM users WHERE id > 10")
         .unwrap();
